@@ -1,0 +1,62 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'tap'
+import { BaseConfig, buildService, loadConfig } from '@skein/kit'
+import { NatsServer, freePort } from '@skein/stack'
+import { BusUnavailableError, busHeaders, busPlugin, connectBus } from '../src/index.js'
+
+const dataDir = (): string => mkdtempSync(join(tmpdir(), 'skein-bus-'))
+
+test('the first connection fails with a clear error when NATS never answers', async (t) => {
+  const port = await freePort()
+  const started = Date.now()
+  const err = await connectBus({ servers: `nats://127.0.0.1:${port}`, name: 'test', connectTimeoutMs: 600 }).catch((e: unknown) => e)
+  t.ok(err instanceof BusUnavailableError)
+  t.match((err as Error).message, new RegExp(`NATS is not reachable at nats://127.0.0.1:${port}: start nats-server`))
+  t.ok(Date.now() - started < 5_000, 'gives up after the connect timeout')
+})
+
+test('request ids travel in message headers', async (t) => {
+  const nats = await NatsServer.start({ dataDir: dataDir() })
+  t.teardown(() => nats.stop())
+  const nc = await connectBus({ servers: nats.url, name: 'test', connectTimeoutMs: 2_000 })
+  t.teardown(() => nc.drain())
+  const sub = nc.subscribe('skein.test.headers', { max: 1 })
+  nc.publish('skein.test.headers', 'hi', { headers: busHeaders('req-7') })
+  for await (const m of sub) {
+    t.equal(m.headers?.get('x-request-id'), 'req-7')
+    t.equal(m.string(), 'hi')
+  }
+})
+
+test('the bus plugin reports NATS in /health, follows a restart, and drains on close', async (t) => {
+  const nats = await NatsServer.start({ dataDir: dataDir() })
+  t.teardown(() => nats.stop())
+  const config = loadConfig(BaseConfig, { LOG_LEVEL: 'silent', NATS_URL: nats.url, HEALTH_TIMEOUT_MS: '300' })
+  const app = await buildService({ name: 'bus-test', errorPrefix: 'TEST', version: '0', config }, async (f) => {
+    await f.register(busPlugin, { service: 'bus-test' })
+  })
+
+  const up = await app.inject({ url: '/health' })
+  t.equal(up.statusCode, 200)
+  t.equal(up.json().dependencies.nats.status, 'up')
+
+  await nats.kill()
+  const down = await app.inject({ url: '/health' })
+  t.equal(down.statusCode, 503)
+  t.equal(down.json().dependencies.nats.status, 'down')
+
+  await nats.restart()
+  const deadline = Date.now() + 10_000
+  let again = await app.inject({ url: '/health' })
+  while (again.statusCode !== 200 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    again = await app.inject({ url: '/health' })
+  }
+  t.equal(again.statusCode, 200, 'up again after NATS restarts')
+
+  const nc = app.nats
+  await app.close()
+  t.ok(nc.isClosed(), 'closed (drained) with the service')
+})

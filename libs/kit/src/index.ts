@@ -1,0 +1,15 @@
+/// <reference types="@fastify/swagger" />
+export { BaseConfig, ConfigError, loadConfig, type ServiceConfig } from './config.js'
+export { createError, installErrorHandling } from './errors.js'
+export { healthPlugin, type HealthCheck, type HealthRegistry } from './health.js'
+export { openapiPlugin, type OpenApiOptions } from './openapi.js'
+export {
+  REQUEST_ID_HEADER,
+  buildService,
+  packageVersion,
+  redactUrl,
+  startService,
+  type ServiceDefinition,
+  type StartOptions
+} from './service.js'
+export { getJson, type UpstreamAnswer, type UpstreamCall } from './upstream.js'

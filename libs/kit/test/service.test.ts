@@ -1,0 +1,104 @@
+import { test } from 'tap'
+import { Type } from 'typebox'
+import { createError } from '../src/index.js'
+import { build } from './helper.js'
+
+const Boom = createError('TEST_BOOM', 'the widget %s is broken', 409)
+
+test('the error format: 400 names the failing field', async (t) => {
+  const app = await build(t, async (f) => {
+    f.post('/tasks', { schema: { body: Type.Object({ task: Type.String({ minLength: 1 }) }) } }, async () => ({ ok: true }))
+  })
+  const res = await app.inject({ method: 'POST', url: '/tasks', payload: { task: '' } })
+  t.equal(res.statusCode, 400)
+  t.same(Object.keys(res.json()), ['error'])
+  t.equal(res.json().error.code, 'TEST_VALIDATION')
+  t.match(res.json().error.message, /body\/task must NOT have fewer than 1 characters/)
+})
+
+test('the error format: malformed JSON, an unknown route, and a too-large body', async (t) => {
+  const app = await build(t, async (f) => {
+    f.post('/echo', async (req) => req.body)
+  }, { BODY_LIMIT: '2048' })
+  const bad = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{"a":' })
+  t.equal(bad.statusCode, 400)
+  t.equal(bad.json().error.code, 'TEST_BAD_REQUEST')
+  const missing = await app.inject({ method: 'GET', url: '/nowhere?x=1' })
+  t.equal(missing.statusCode, 404)
+  t.same(missing.json(), { error: { code: 'TEST_NOT_FOUND', message: 'Route GET /nowhere not found' } })
+  const big = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ a: 'x'.repeat(4096) }) })
+  t.equal(big.statusCode, 413)
+  t.equal(big.json().error.code, 'TEST_PAYLOAD_TOO_LARGE')
+})
+
+test('the error format: our own coded errors keep code and status; 5xx hide internals', async (t) => {
+  const app = await build(t, async (f) => {
+    f.get('/conflict', async () => { throw new Boom('left') })
+    f.get('/crash', async () => { throw new Error('secret at 10.0.0.7:5432') })
+  })
+  const conflict = await app.inject({ url: '/conflict' })
+  t.equal(conflict.statusCode, 409)
+  t.same(conflict.json(), { error: { code: 'TEST_BOOM', message: 'the widget left is broken' } })
+  const crash = await app.inject({ url: '/crash', headers: { 'x-request-id': 'req-42' } })
+  t.equal(crash.statusCode, 500)
+  t.equal(crash.json().error.code, 'TEST_INTERNAL')
+  t.notMatch(crash.body, /secret|10\.0\.0\.7/)
+  t.match(crash.json().error.message, /req-42/)
+})
+
+test('request ids: a sane incoming x-request-id is kept and echoed, anything else replaced', async (t) => {
+  const app = await build(t, async (f) => {
+    f.get('/id', async (req) => ({ id: req.id }))
+  })
+  const kept = await app.inject({ url: '/id', headers: { 'x-request-id': 'abc-123' } })
+  t.equal(kept.json().id, 'abc-123')
+  t.equal(kept.headers['x-request-id'], 'abc-123')
+  const replaced = await app.inject({ url: '/id', headers: { 'x-request-id': 'bad id\nwith newline' } })
+  t.match(replaced.json().id, /^[0-9a-f-]{36}$/)
+  t.equal(replaced.headers['x-request-id'], replaced.json().id)
+})
+
+test('health: 200 when every dependency is up, 503 naming the one that is down, bounded in time', async (t) => {
+  let dbUp = true
+  const app = await build(t, async (f) => {
+    f.health.add('db', async () => {
+      if (!dbUp) throw new Error('connection refused')
+      return { status: 'up' }
+    })
+    f.health.add('slow', () => new Promise(() => {}))
+  }, { HEALTH_TIMEOUT_MS: '100' })
+  const first = await app.inject({ url: '/health' })
+  t.equal(first.statusCode, 503)
+  t.equal(first.json().status, 'degraded')
+  t.equal(first.json().dependencies.db.status, 'up')
+  t.same(first.json().dependencies.slow, { status: 'down', message: 'no answer within 100 ms' })
+  t.equal(first.json().service, 'test-service')
+  t.equal(first.json().version, '1.2.3')
+  dbUp = false
+  const second = await app.inject({ url: '/health' })
+  t.equal(second.json().dependencies.db.status, 'down')
+  t.equal(second.json().dependencies.db.message, 'connection refused')
+})
+
+test('health: ok when all are up', async (t) => {
+  const app = await build(t, async (f) => {
+    f.health.add('db', () => ({ status: 'up' }))
+  })
+  const res = await app.inject({ url: '/health' })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().status, 'ok')
+})
+
+test('OpenAPI: the spec at its own URL lists the routes; the UI answers', async (t) => {
+  const app = await build(t, async (f) => {
+    f.get('/things', { schema: { tags: ['things'], response: { 200: Type.Array(Type.String()) } } }, async () => [])
+  })
+  const spec = await app.inject({ url: '/spec.json' })
+  t.equal(spec.statusCode, 200)
+  t.equal(spec.json().openapi, '3.1.0')
+  t.ok(spec.json().paths['/things'])
+  t.ok(spec.json().paths['/health'])
+  const ui = await app.inject({ url: '/docs/' })
+  t.equal(ui.statusCode, 200)
+  t.match(ui.headers['content-type'], /text\/html/)
+})

@@ -1,0 +1,22 @@
+export { ErrorBody } from './errors.js'
+export {
+  CheckStatus,
+  DependencyHealth,
+  HealthStatus,
+  ServiceHealth,
+  StackHealth,
+  StackParts,
+  type StackPart
+} from './health.js'
+export {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatContentPart,
+  ChatMessage,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  Model,
+  ModelList,
+  Usage
+} from './openai.js'

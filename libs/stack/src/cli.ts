@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// `npm start`: brings the whole local stack up, prints what runs where, and stops all of it on Ctrl-C.
+import { join } from 'node:path'
+import { DEFAULT_PORTS, repoRoot, startStack, type RunningStack, type StackPorts } from './stack.js'
+
+const env = process.env
+
+function port (name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    process.stderr.write(`✖ ${name} must be a port number from 1 to 65535 (got ${JSON.stringify(raw)})\n`)
+    process.exit(1)
+  }
+  return n
+}
+
+const ports: StackPorts = {
+  funnel: port('FUNNEL_PORT', DEFAULT_PORTS.funnel),
+  openai: port('OPENAI_SERVICE_PORT', DEFAULT_PORTS.openai),
+  chroma: port('CHROMA_SERVICE_PORT', DEFAULT_PORTS.chroma),
+  web: port('WEB_PORT', DEFAULT_PORTS.web),
+  chromadb: port('CHROMA_PORT', DEFAULT_PORTS.chromadb),
+  simulator: port('SIMULATOR_PORT', DEFAULT_PORTS.simulator)
+}
+
+function table (stack: RunningStack): string {
+  const rows = stack.parts.map((p) => [p.name, p.url, p.origin === 'started' ? `started (pid ${p.pid ?? '?'})` : 'already running'])
+  rows.push(['model backend', stack.modelBackend.url, stack.modelBackend.kind === 'simulator'
+    ? 'SIMULATOR: offline model simulator, answers are simulated (set OPENAI_API_KEY or OPENAI_BASE_URL for a real model)'
+    : 'real OpenAI-compatible backend'])
+  const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)))
+  return rows.map((r) => `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`).join('\n')
+}
+
+async function main (): Promise<void> {
+  const dataDir = env.SKEIN_DATA_DIR ?? join(repoRoot, '.data')
+  const started = Date.now()
+  const stack = await startStack({
+    dataDir,
+    ports,
+    ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),
+    ...(env.CHROMA_URL ? { chromaUrl: env.CHROMA_URL } : {}),
+    ...(env.OPENAI_API_KEY ? { openaiApiKey: env.OPENAI_API_KEY } : {}),
+    ...(env.OPENAI_BASE_URL ? { openaiBaseUrl: env.OPENAI_BASE_URL } : {}),
+    env: { LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
+    onProgress: (m) => process.stdout.write(`▸ ${m}\n`)
+  })
+
+  process.stdout.write(`\nSkein is up in ${Math.round((Date.now() - started) / 1000)} s — open http://127.0.0.1:${ports.web}\n\n${table(stack)}\n\n`)
+  process.stdout.write(`  health  ${stack.funnelUrl}/health    API docs  ${stack.funnelUrl}/docs  and  ${stack.funnelUrl}/api/docs\n`)
+  process.stdout.write(`  logs    ${join(dataDir, 'logs')}\n\nPress Ctrl-C to stop everything started here.\n`)
+
+  let stopping = false
+  for (const [name, proc] of stack.services) {
+    void proc.exited.then(({ code, signal }) => {
+      if (!stopping) process.stderr.write(`✖ ${name} exited (${signal ?? `code ${code}`}); see ${join(dataDir, 'logs', `${name}.log`)}\n`)
+    })
+  }
+
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    process.stdout.write(`\n▸ ${signal}: stopping everything started here\n`)
+    void stack.stop().then(() => {
+      process.stdout.write('▸ stopped\n')
+      process.exit(0)
+    })
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`✖ the stack did not start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,14 @@
+export { ChromaServer, chromaCli, type ChromaServerOptions } from './chroma-server.js'
+export { ManagedProcess, type ManagedProcessOptions } from './managed-process.js'
+export { NatsServer, natsServerBinary, type NatsServerOptions } from './nats-server.js'
+export {
+  DEFAULT_PORTS,
+  freePorts,
+  repoRoot,
+  startStack,
+  type RunningStack,
+  type StackOptions,
+  type StackPart,
+  type StackPorts
+} from './stack.js'
+export { freePort, httpAnswers, isListening, waitFor, type WaitOptions } from './wait.js'

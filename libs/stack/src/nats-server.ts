@@ -1,0 +1,74 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { ManagedProcess } from './managed-process.js'
+import { freePort, isListening, waitFor } from './wait.js'
+
+export interface NatsServerOptions {
+  /** Default: a free port. */
+  port?: number
+  host?: string
+  /** JetStream's store directory. */
+  dataDir: string
+  logFile?: string
+  timeoutMs?: number
+}
+
+/** Finds the nats-server binary (Debian installs it in /usr/sbin, which is not on every PATH). */
+export function natsServerBinary (): string {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/bin', '/usr/bin'])) {
+    const candidate = join(dir, 'nats-server')
+    if (dir && existsSync(candidate)) return candidate
+  }
+  throw new Error('nats-server is not installed: run `apt-get install nats-server` (npm start and npm test do it for you), or set NATS_URL')
+}
+
+/** A nats-server with JetStream that this process started; it can be killed and restarted on the same port and store. */
+export class NatsServer {
+  readonly port: number
+  readonly host: string
+  readonly url: string
+  private process: ManagedProcess | undefined
+
+  private constructor (private readonly opts: NatsServerOptions, port: number) {
+    this.port = port
+    this.host = opts.host ?? '127.0.0.1'
+    this.url = `nats://${this.host}:${port}`
+  }
+
+  static async start (opts: NatsServerOptions): Promise<NatsServer> {
+    const server = new NatsServer(opts, opts.port ?? await freePort())
+    await server.restart()
+    return server
+  }
+
+  get pid (): number | undefined {
+    return this.process?.pid
+  }
+
+  /** Starts the server (again) with the same port and store; resolves when it accepts connections. */
+  async restart (): Promise<void> {
+    mkdirSync(this.opts.dataDir, { recursive: true })
+    const proc = new ManagedProcess({
+      name: 'nats',
+      command: natsServerBinary(),
+      args: ['-js', '-sd', this.opts.dataDir, '-a', this.host, '-p', String(this.port), '-n', `skein-${this.port}`],
+      ...(this.opts.logFile ? { logFile: this.opts.logFile } : {})
+    })
+    this.process = proc
+    await waitFor(() => isListening(this.port, this.host), {
+      what: `nats-server on ${this.host}:${this.port}`,
+      timeoutMs: this.opts.timeoutMs ?? 15_000,
+      process: proc
+    })
+  }
+
+  /** Graceful stop. */
+  async stop (): Promise<void> {
+    await this.process?.stop()
+  }
+
+  /** SIGKILL, as a crash. */
+  async kill (): Promise<void> {
+    await this.process?.kill()
+  }
+}

@@ -1,0 +1,186 @@
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ChromaServer } from './chroma-server.js'
+import { ManagedProcess } from './managed-process.js'
+import { NatsServer } from './nats-server.js'
+import { freePort, httpAnswers, isListening, waitFor } from './wait.js'
+
+/** The repository root (this file is libs/stack/{src,dist}/stack.*). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+
+export interface StackPorts {
+  funnel: number
+  openai: number
+  chroma: number
+  web: number
+  /** The Chroma server itself. */
+  chromadb: number
+  simulator: number
+}
+
+export const DEFAULT_PORTS: StackPorts = { funnel: 5000, openai: 8001, chroma: 8002, web: 3000, chromadb: 8000, simulator: 8090 }
+
+export interface StackOptions {
+  /** Where NATS, Chroma and logs keep their files. */
+  dataDir: string
+  ports: StackPorts
+  /** Use this NATS when it answers; otherwise a nats-server is started (on this URL's port when it is local). */
+  natsUrl?: string
+  /** Use this Chroma server instead of starting one. */
+  chromaUrl?: string
+  /** With a key or a base URL the real backend is used; with neither, the bundled simulator. */
+  openaiApiKey?: string
+  openaiBaseUrl?: string
+  /** Extra environment for every service (e.g. LOG_LEVEL, limits). */
+  env?: Record<string, string>
+  /** Start the web app on ports.web (default true). */
+  web?: boolean
+  /** Progress lines while the stack comes up. */
+  onProgress?: (message: string) => void
+  timeoutMs?: number
+}
+
+export interface StackPart {
+  name: string
+  url: string
+  /** Who runs it: "started" by this stack, or "external" (already running, or given by URL). */
+  origin: 'started' | 'external'
+  pid?: number
+}
+
+export interface RunningStack {
+  parts: StackPart[]
+  funnelUrl: string
+  /** What answers model calls: the bundled simulator, or the configured OpenAI-compatible backend. */
+  modelBackend: { kind: 'simulator' | 'openai-compatible', url: string }
+  nats?: NatsServer
+  chroma?: ChromaServer
+  services: Map<string, ManagedProcess>
+  /** Stops everything this stack started (in reverse order), and only that. */
+  stop: () => Promise<void>
+}
+
+const SERVICES = ['openai-service', 'chroma-service', 'funnel'] as const
+type ServiceName = (typeof SERVICES)[number] | 'model-simulator' | 'web'
+
+function serverEntry (name: ServiceName): string {
+  return name === 'web' ? join(repoRoot, 'apps', 'web', 'server.mjs') : join(repoRoot, 'services', name, 'dist', 'server.js')
+}
+
+async function natsAnswers (url: string): Promise<boolean> {
+  const u = new URL(url.split(',')[0]!.trim())
+  return await isListening(Number(u.port || 4222), u.hostname)
+}
+
+/** Starts the local stack exactly as `npm start` does, and waits until the funnel's `/health` is green. */
+export async function startStack (opts: StackOptions): Promise<RunningStack> {
+  const progress = opts.onProgress ?? (() => {})
+  const timeoutMs = opts.timeoutMs ?? 120_000
+  const logs = join(opts.dataDir, 'logs')
+  const parts: StackPart[] = []
+  const started: Array<{ stop: () => Promise<void> }> = []
+  const services = new Map<string, ManagedProcess>()
+  const host = '127.0.0.1'
+
+  const stop = async (): Promise<void> => {
+    for (const s of started.reverse()) await s.stop().catch(() => {})
+    started.length = 0
+  }
+
+  try {
+    // NATS: the given (or default) URL when it answers, otherwise our own nats-server.
+    let nats: NatsServer | undefined
+    let natsUrl = opts.natsUrl ?? 'nats://127.0.0.1:4222'
+    if (await natsAnswers(natsUrl)) {
+      parts.push({ name: 'nats', url: natsUrl, origin: 'external' })
+    } else {
+      const u = new URL(natsUrl.split(',')[0]!.trim())
+      const local = u.hostname === '127.0.0.1' || u.hostname === 'localhost'
+      progress('starting nats-server with JetStream')
+      nats = await NatsServer.start({ dataDir: join(opts.dataDir, 'nats'), logFile: join(logs, 'nats.log'), ...(local ? { port: Number(u.port || 4222) } : {}) })
+      started.push(nats)
+      natsUrl = nats.url
+      parts.push({ name: 'nats', url: natsUrl, origin: 'started', ...(nats.pid ? { pid: nats.pid } : {}) })
+    }
+
+    // Chroma: CHROMA_URL when given, otherwise the chromadb package's own server.
+    let chroma: ChromaServer | undefined
+    let chromaUrl = opts.chromaUrl
+    if (chromaUrl) {
+      parts.push({ name: 'chromadb', url: chromaUrl, origin: 'external' })
+    } else {
+      progress('starting Chroma (chromadb npm package)')
+      chroma = await ChromaServer.start({ port: opts.ports.chromadb, dataDir: join(opts.dataDir, 'chroma'), logFile: join(logs, 'chromadb.log') })
+      started.push(chroma)
+      chromaUrl = chroma.url
+      parts.push({ name: 'chromadb', url: chromaUrl, origin: 'started', ...(chroma.pid ? { pid: chroma.pid } : {}) })
+    }
+
+    const launch = async (name: ServiceName, port: number, env: Record<string, string>, ready = '/health'): Promise<string> => {
+      progress(`starting ${name}`)
+      const url = `http://${host}:${port}`
+      const proc = new ManagedProcess({
+        name,
+        command: process.execPath,
+        args: [serverEntry(name)],
+        env: { LOG_LEVEL: 'info', ...opts.env, ...env, HOST: host, PORT: String(port), NATS_URL: natsUrl },
+        logFile: join(logs, `${name}.log`)
+      })
+      started.push(proc)
+      services.set(name, proc)
+      await waitFor(() => httpAnswers(url + ready), { what: `${name} on ${url}`, timeoutMs, process: proc })
+      parts.push({ name, url, origin: 'started', ...(proc.pid ? { pid: proc.pid } : {}) })
+      return url
+    }
+
+    // The model backend: a real one when configured, the bundled simulator otherwise.
+    let modelBackend: RunningStack['modelBackend']
+    if (opts.openaiApiKey || opts.openaiBaseUrl) {
+      modelBackend = { kind: 'openai-compatible', url: opts.openaiBaseUrl ?? 'https://api.openai.com/v1' }
+    } else {
+      const url = await launch('model-simulator', opts.ports.simulator, {}, '/v1/models')
+      modelBackend = { kind: 'simulator', url: `${url}/v1` }
+    }
+    const modelEnv: Record<string, string> = { OPENAI_BASE_URL: modelBackend.url }
+    if (opts.openaiApiKey) modelEnv.OPENAI_API_KEY = opts.openaiApiKey
+    else modelEnv.OPENAI_API_KEY = 'simulator'
+    if (modelBackend.kind === 'simulator') modelEnv.MODEL_BACKEND = 'simulator'
+
+    const openaiUrl = await launch('openai-service', opts.ports.openai, modelEnv)
+    const chromaServiceUrl = await launch('chroma-service', opts.ports.chroma, { ...modelEnv, CHROMA_URL: chromaUrl })
+    const funnelUrl = await launch('funnel', opts.ports.funnel, { OPENAI_SERVICE_URL: openaiUrl, CHROMA_SERVICE_URL: chromaServiceUrl })
+    if (opts.web !== false) await launch('web', opts.ports.web, { FUNNEL_URL: `http://${host}:${opts.ports.funnel}` }, '/')
+
+    progress('waiting for the funnel to report every part healthy')
+    await waitFor(() => httpAnswers(`${funnelUrl}/health`, (s) => s === 200), {
+      what: `${funnelUrl}/health`,
+      timeoutMs,
+      intervalMs: 250
+    })
+
+    return {
+      parts,
+      funnelUrl,
+      modelBackend,
+      ...(nats ? { nats } : {}),
+      ...(chroma ? { chroma } : {}),
+      services,
+      stop
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+/** Every port free, for tests that run while a stack is up on the default ports. */
+export async function freePorts (): Promise<StackPorts> {
+  return {
+    funnel: await freePort(),
+    openai: await freePort(),
+    chroma: await freePort(),
+    web: await freePort(),
+    chromadb: await freePort(),
+    simulator: await freePort()
+  }
+}

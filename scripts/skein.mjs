@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// The one entry point behind the root npm scripts (`npm start`, `npm test`, `npm run dev|bench|build|lint`).
+// It runs before anything is installed, so it is plain JavaScript with Node built-ins only: it makes sure
+// pnpm 10, nats-server and the workspace dependencies are present, builds, then hands over to the workspace.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)))
+const PNPM_VERSION = '10.34.8'
+const command = process.argv[2] ?? 'start'
+const rest = process.argv.slice(3)
+
+function step (message) {
+  process.stdout.write(`\x1b[36m▸\x1b[0m ${message}\n`)
+}
+
+function fail (message) {
+  process.stderr.write(`\x1b[31m✖\x1b[0m ${message}\n`)
+  process.exit(1)
+}
+
+function run (cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts })
+  if (res.error) fail(`${cmd} ${args.join(' ')} could not start: ${res.error.message}`)
+  return res.status ?? 1
+}
+
+function output (cmd, args) {
+  const res = spawnSync(cmd, args, { encoding: 'utf8', cwd: root })
+  return res.status === 0 ? res.stdout.trim() : null
+}
+
+// pnpm 10 through npm, into .tools/ (corepack's signature check fails on some machines; pnpm 11 needs Node 22).
+function ensurePnpm () {
+  const global = output('pnpm', ['--version'])
+  if (global && global.startsWith('10.')) return 'pnpm'
+  const local = join(root, '.tools', 'node_modules', '.bin', 'pnpm')
+  if (existsSync(local) && output(local, ['--version']) === PNPM_VERSION) return local
+  step(`installing pnpm ${PNPM_VERSION} into .tools/ (one time)`)
+  if (run('npm', ['install', '--prefix', join(root, '.tools'), '--no-save', '--no-package-lock', '--loglevel=error', `pnpm@${PNPM_VERSION}`]) !== 0) {
+    fail('could not install pnpm with npm: check that the npm registry is reachable, then run the command again')
+  }
+  return local
+}
+
+// nats-server from Debian's package when it is absent (the stack and the tests start their own).
+function ensureNatsServer () {
+  if (output('sh', ['-c', 'command -v nats-server'])) return
+  if (existsSync('/usr/sbin/nats-server')) return
+  step('nats-server is missing: installing it with apt-get (Debian package nats-server)')
+  const sudo = process.getuid && process.getuid() === 0 ? [] : ['sudo']
+  const update = sudo.length ? run('sudo', ['apt-get', 'update', '-qq']) : run('apt-get', ['update', '-qq'])
+  const install = sudo.length
+    ? run('sudo', ['apt-get', 'install', '-y', '-qq', 'nats-server'])
+    : run('apt-get', ['install', '-y', '-qq', 'nats-server'])
+  if (update !== 0 || install !== 0) {
+    fail('could not install nats-server: run `apt-get install nats-server` yourself, or set NATS_URL to a running NATS server with JetStream')
+  }
+}
+
+function install (pnpm) {
+  step('installing dependencies (pnpm install)')
+  const frozen = process.env.CI ? ['--frozen-lockfile'] : ['--prefer-offline']
+  if (run(pnpm, ['install', ...frozen, '--reporter=append-only']) !== 0) {
+    fail('pnpm install failed: read the error above; a network error means the npm registry is unreachable')
+  }
+}
+
+function build (pnpm) {
+  step('building every package (pnpm -r build)')
+  if (run(pnpm, ['-r', '--reporter=append-only', 'build']) !== 0) fail('the build failed: read the compiler errors above')
+}
+
+function handOver (cmd, args) {
+  const child = spawn(cmd, args, { stdio: 'inherit', cwd: root })
+  // Ctrl-C reaches the whole foreground process group; the child shuts its own processes down.
+  const forward = (signal) => () => child.kill(signal)
+  process.on('SIGINT', () => {})
+  process.on('SIGTERM', forward('SIGTERM'))
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+}
+
+const pnpm = ensurePnpm()
+const bin = (pkg, file) => join(root, pkg, 'dist', file)
+
+switch (command) {
+  case 'start':
+  case 'dev':
+    ensureNatsServer()
+    install(pnpm)
+    build(pnpm)
+    handOver(process.execPath, [bin('libs/stack', 'cli.js'), command, ...rest])
+    break
+  case 'test':
+    ensureNatsServer()
+    install(pnpm)
+    build(pnpm)
+    handOver(process.execPath, [join(root, 'scripts', 'test.mjs'), pnpm, ...rest])
+    break
+  case 'bench':
+    ensureNatsServer()
+    install(pnpm)
+    build(pnpm)
+    handOver(pnpm, ['-r', '--workspace-concurrency=1', '--if-present', 'bench', ...rest])
+    break
+  case 'build':
+    install(pnpm)
+    build(pnpm)
+    break
+  case 'lint':
+    install(pnpm)
+    process.exit(run(pnpm, ['-r', '--if-present', 'lint']))
+    break
+  default:
+    fail(`unknown command "${command}": use start, dev, test, bench, build or lint`)
+}

@@ -1,0 +1,21 @@
+import fp from 'fastify-plugin'
+import { ChromaClient } from 'chromadb'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The chromadb client; the chroma-service is the only part of Skein that talks to Chroma. */
+    chroma: ChromaClient
+  }
+}
+
+/** `fastify.chroma` for CHROMA_URL, and `chromadb` in `/health` (its heartbeat). */
+export default fp(async function chromaClient (fastify) {
+  const url = new URL(fastify.config.CHROMA_URL)
+  const ssl = url.protocol === 'https:'
+  const client = new ChromaClient({ host: url.hostname, port: Number(url.port || (ssl ? 443 : 80)), ssl })
+  fastify.decorate('chroma', client)
+  fastify.health.add('chromadb', async () => {
+    await client.heartbeat()
+    return { status: 'up', message: url.origin }
+  })
+}, { name: 'chroma-client', dependencies: ['@skein/kit/health'] })

@@ -1,0 +1,58 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { getJson } from '@skein/kit'
+import { StackHealth, type DependencyHealth, type ServiceHealth } from '@skein/schemas'
+
+/**
+ * `GET /health`: the whole stack as the edge sees it — the funnel itself, both services, NATS and the Chroma
+ * server (as the chroma-service reports it). 200 when all are up, 503 with `down` naming the rest.
+ */
+const health: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { OPENAI_SERVICE_URL, CHROMA_SERVICE_URL, HEALTH_TIMEOUT_MS } = fastify.config
+
+  async function service (url: string, requestId: string): Promise<{ check: DependencyHealth, report?: ServiceHealth }> {
+    try {
+      const res = await getJson<ServiceHealth>(`${url}/health`, { requestId, timeoutMs: HEALTH_TIMEOUT_MS })
+      const report = res.body
+      const down = Object.entries(report.dependencies ?? {}).filter(([, d]) => d.status !== 'up').map(([n]) => n)
+      return {
+        check: {
+          status: res.status === 200 && report.status === 'ok' ? 'up' : 'down',
+          latencyMs: res.latencyMs,
+          ...(down.length ? { message: `dependencies down: ${down.join(', ')}` } : {}),
+          details: { version: report.version, instance: report.instance, dependencies: report.dependencies }
+        },
+        report
+      }
+    } catch (err) {
+      const timedOut = err instanceof Error && err.name === 'TimeoutError'
+      return { check: { status: 'down', message: timedOut ? `no answer within ${HEALTH_TIMEOUT_MS} ms` : 'not reachable' } }
+    }
+  }
+
+  fastify.get('/health', {
+    logLevel: 'warn',
+    schema: {
+      tags: ['health'],
+      summary: 'Health of the whole stack: funnel, openai-service, chroma-service, NATS and Chroma',
+      response: { 200: StackHealth, 503: StackHealth }
+    }
+  }, async (request, reply) => {
+    const [self, openai, chroma] = await Promise.all([
+      fastify.health.report(),
+      service(OPENAI_SERVICE_URL, request.id),
+      service(CHROMA_SERVICE_URL, request.id)
+    ])
+    const nats = self.dependencies.nats ?? { status: 'down' as const, message: 'not checked' }
+    const chromadb = chroma.report?.dependencies.chromadb ?? { status: 'down' as const, message: 'unknown: the chroma-service is not reachable' }
+    const services = {
+      funnel: { status: 'up' as const, details: { version: self.version, instance: self.instance } },
+      openai: openai.check,
+      chroma: chroma.check,
+      nats,
+      chromadb
+    }
+    const down = Object.entries(services).filter(([, s]) => s.status !== 'up').map(([n]) => n)
+    return reply.code(down.length ? 503 : 200).send({ status: down.length ? 'degraded' : 'ok', down, services })
+  })
+}
+export default health

@@ -1,0 +1,55 @@
+import { mkdtempSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { buildService, loadConfig } from '@skein/kit'
+import { NatsServer } from '@skein/stack'
+import app, { definition } from '../src/app.js'
+import { FunnelConfig } from '../src/config.js'
+
+export interface Upstream {
+  url: string
+  server: Server
+  /** Every request it received: method, url, headers. */
+  seen: Array<{ method: string, url: string, headers: IncomingMessage['headers'] }>
+  close: () => Promise<void>
+}
+
+/** A real HTTP server standing in for a service behind the funnel. */
+export async function upstream (t: Test, name: string, handler?: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<Upstream> {
+  const seen: Upstream['seen'] = []
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers })
+    if (handler?.(req, res)) return
+    if (req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ status: 'ok', service: name, version: '0', instance: 'x', uptimeSeconds: 1, dependencies: { nats: { status: 'up' }, ...(name === 'chroma-service' ? { chromadb: { status: 'up' } } : {}) } }))
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ upstream: name, url: req.url }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const close = (): Promise<void> => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) })
+  t.teardown(close)
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, seen, close }
+}
+
+/** A NATS server of the test's own. */
+export async function nats (t: Test): Promise<NatsServer> {
+  const server = await NatsServer.start({ dataDir: mkdtempSync(join(tmpdir(), 'skein-funnel-')) })
+  t.teardown(() => server.stop())
+  return server
+}
+
+/** The funnel, listening on a free loopback port, in front of the given upstreams. */
+export async function build (t: Test, env: Record<string, string>): Promise<{ app: FastifyInstance, url: string }> {
+  const config = loadConfig(FunnelConfig, { LOG_LEVEL: 'silent', ...env })
+  const fastify = await buildService({ ...definition, version: 'test', config }, app)
+  t.teardown(() => fastify.close())
+  const url = await fastify.listen({ host: '127.0.0.1', port: 0 })
+  return { app: fastify, url }
+}

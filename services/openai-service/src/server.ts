@@ -1,0 +1,5 @@
+import { packageVersion, startService } from '@skein/kit'
+import app, { definition } from './app.js'
+import { OpenAIServiceConfig } from './config.js'
+
+await startService({ ...definition, version: packageVersion(import.meta.url), configSchema: OpenAIServiceConfig }, app)

@@ -1,0 +1,39 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { buildService, loadConfig } from '@skein/kit'
+import { ManagedProcess, NatsServer, freePort, httpAnswers, repoRoot, waitFor } from '@skein/stack'
+import app, { definition } from '../src/app.js'
+import { OpenAIServiceConfig } from '../src/config.js'
+
+/** A NATS server of the test's own. */
+export async function nats (t: Test): Promise<NatsServer> {
+  const server = await NatsServer.start({ dataDir: mkdtempSync(join(tmpdir(), 'skein-openai-')) })
+  t.teardown(() => server.stop())
+  return server
+}
+
+/** The model simulator as its own process (as npm start runs it), on a free port; its /v1 URL. */
+export async function simulator (t: Test, env: Record<string, string> = {}): Promise<string> {
+  const port = await freePort()
+  const proc = new ManagedProcess({
+    name: 'model-simulator',
+    command: process.execPath,
+    args: [join(repoRoot, 'services', 'model-simulator', 'dist', 'server.js')],
+    env: { PORT: String(port), LOG_LEVEL: 'warn', SIM_TOKENS_PER_SECOND: '0', ...env }
+  })
+  t.teardown(() => proc.stop())
+  const url = `http://127.0.0.1:${port}`
+  await waitFor(() => httpAnswers(`${url}/health`), { what: 'model simulator', timeoutMs: 15_000, process: proc })
+  return `${url}/v1`
+}
+
+/** The openai-service, built as the server builds it. */
+export async function build (t: Test, env: Record<string, string>): Promise<FastifyInstance> {
+  const config = loadConfig(OpenAIServiceConfig, { LOG_LEVEL: 'silent', ...env })
+  const fastify = await buildService({ ...definition, version: 'test', config }, app)
+  t.teardown(() => fastify.close())
+  return fastify
+}
