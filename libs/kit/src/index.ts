@@ -1,4 +1,17 @@
 /// <reference types="@fastify/swagger" />
+export {
+  AuthConfig,
+  ExpiredTokenError,
+  InvalidTokenError,
+  MissingTokenError,
+  USER_NAME,
+  authPlugin,
+  requestToken,
+  signToken,
+  verifyToken,
+  type AuthPluginOptions,
+  type TokenClaims
+} from './auth.js'
 export { BaseConfig, ConfigError, loadConfig, type ServiceConfig } from './config.js'
 export { createError, installErrorHandling } from './errors.js'
 export { healthPlugin, type HealthCheck, type HealthRegistry } from './health.js'

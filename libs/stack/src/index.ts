@@ -5,6 +5,7 @@ export {
   DEFAULT_PORTS,
   freePorts,
   repoRoot,
+  stackSecret,
   startStack,
   type RunningStack,
   type StackOptions,

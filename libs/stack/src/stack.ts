@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ChromaServer } from './chroma-server.js'
@@ -50,6 +52,8 @@ export interface StackPart {
 
 export interface RunningStack {
   parts: StackPart[]
+  /** The secret tokens are signed with (tests sign their own). */
+  jwtSecret: string
   funnelUrl: string
   /** What answers model calls: the bundled simulator, or the configured OpenAI-compatible backend. */
   modelBackend: { kind: 'simulator' | 'openai-compatible', url: string }
@@ -72,6 +76,17 @@ async function natsAnswers (url: string): Promise<boolean> {
   return await isListening(Number(u.port || 4222), u.hostname)
 }
 
+/** The local stack's token secret: JWT_SECRET when given, else one made once and kept in the data dir. */
+export function stackSecret (dataDir: string, given?: string): string {
+  if (given) return given
+  const file = join(dataDir, 'jwt-secret')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  mkdirSync(dataDir, { recursive: true })
+  const secret = randomBytes(32).toString('hex')
+  writeFileSync(file, secret, { mode: 0o600 })
+  return secret
+}
+
 /** Starts the local stack exactly as `npm start` does, and waits until the funnel's `/health` is green. */
 export async function startStack (opts: StackOptions): Promise<RunningStack> {
   const progress = opts.onProgress ?? (() => {})
@@ -81,6 +96,7 @@ export async function startStack (opts: StackOptions): Promise<RunningStack> {
   const started: Array<{ stop: () => Promise<void> }> = []
   const services = new Map<string, ManagedProcess>()
   const host = '127.0.0.1'
+  const jwtSecret = stackSecret(opts.dataDir, opts.env?.JWT_SECRET)
 
   const stop = async (): Promise<void> => {
     for (const s of started.reverse()) await s.stop().catch(() => {})
@@ -123,7 +139,7 @@ export async function startStack (opts: StackOptions): Promise<RunningStack> {
         name,
         command: process.execPath,
         args: [serverEntry(name)],
-        env: { LOG_LEVEL: 'info', ...opts.env, ...env, HOST: host, PORT: String(port), NATS_URL: natsUrl },
+        env: { LOG_LEVEL: 'info', ...opts.env, ...env, HOST: host, PORT: String(port), NATS_URL: natsUrl, JWT_SECRET: jwtSecret },
         logFile: join(logs, `${name}.log`)
       })
       started.push(proc)
@@ -148,7 +164,8 @@ export async function startStack (opts: StackOptions): Promise<RunningStack> {
 
     const openaiUrl = await launch('openai-service', opts.ports.openai, modelEnv)
     const chromaServiceUrl = await launch('chroma-service', opts.ports.chroma, { ...modelEnv, CHROMA_URL: chromaUrl })
-    const funnelUrl = await launch('funnel', opts.ports.funnel, { OPENAI_SERVICE_URL: openaiUrl, CHROMA_SERVICE_URL: chromaServiceUrl })
+    const webOrigins = `http://127.0.0.1:${opts.ports.web},http://localhost:${opts.ports.web}`
+    const funnelUrl = await launch('funnel', opts.ports.funnel, { CORS_ORIGINS: webOrigins, ...opts.env, OPENAI_SERVICE_URL: openaiUrl, CHROMA_SERVICE_URL: chromaServiceUrl })
     if (opts.web !== false) await launch('web', opts.ports.web, { FUNNEL_URL: `http://${host}:${opts.ports.funnel}` }, '/')
 
     progress('waiting for the funnel to report every part healthy')
@@ -160,6 +177,7 @@ export async function startStack (opts: StackOptions): Promise<RunningStack> {
 
     return {
       parts,
+      jwtSecret,
       funnelUrl,
       modelBackend,
       ...(nats ? { nats } : {}),

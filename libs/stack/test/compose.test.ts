@@ -78,6 +78,7 @@ test('ports: the funnel on 5000 and the web app on 3000; both services on 8001 i
   for (const name of ['openai-service', 'chroma-service', 'funnel', 'model-simulator']) {
     t.equal(services[name]?.environment?.HOST, '0.0.0.0', `${name} listens on every interface of its container`)
     t.equal(services[name]?.environment?.NATS_URL, 'nats://nats:4222', `${name} finds NATS`)
+    t.match(services[name]?.environment?.JWT_SECRET, /^\$\{JWT_SECRET:\?/, `${name} refuses to start without a token secret`)
   }
   t.match(services.nats?.healthcheck?.test.join(' '), /js-enabled-only=true/, 'NATS is healthy only with JetStream on')
 })

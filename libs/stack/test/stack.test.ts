@@ -52,7 +52,9 @@ test('the whole stack, started as npm start does, is healthy and documented thro
   const uiSpec = await (await fetch(`${base}/api/docs/json`)).json() as { info: { title: string } }
   t.equal(uiSpec.info.title, 'Skein chroma-service', 'the UI behind the funnel loads the right spec')
 
-  const models = await (await fetch(`${base}/v1/models`)).json() as { data: Array<{ id: string }> }
+  t.equal((await fetch(`${base}/v1/models`)).status, 401, 'a token is needed')
+  const { token } = await (await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"alice"}' })).json() as { token: string }
+  const models = await (await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).json() as { data: Array<{ id: string }> }
   t.ok(models.data.some((m) => m.id === 'skein-sim-1'), 'the openai-service reaches the simulator')
 
   const web = await fetch(`http://127.0.0.1:${ports.web}/`)

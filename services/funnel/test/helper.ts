@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildService, loadConfig } from '@skein/kit'
+import { buildService, loadConfig, signToken } from '@skein/kit'
 import { NatsServer } from '@skein/stack'
 import app, { definition } from '../src/app.js'
 import { FunnelConfig } from '../src/config.js'
@@ -45,9 +45,16 @@ export async function nats (t: Test): Promise<NatsServer> {
   return server
 }
 
+export const SECRET = 'funnel-test-secret-0123456789abcdef0123'
+
+/** Headers carrying a valid token for `user`. */
+export function auth (user = 'alice'): Record<string, string> {
+  return { authorization: `Bearer ${signToken(SECRET, user, 600).token}` }
+}
+
 /** The funnel, listening on a free loopback port, in front of the given upstreams. */
 export async function build (t: Test, env: Record<string, string>): Promise<{ app: FastifyInstance, url: string }> {
-  const config = loadConfig(FunnelConfig, { LOG_LEVEL: 'silent', ...env })
+  const config = loadConfig(FunnelConfig, { LOG_LEVEL: 'silent', JWT_SECRET: SECRET, ...env })
   const fastify = await buildService({ ...definition, version: 'test', config }, app)
   t.teardown(() => fastify.close())
   const url = await fastify.listen({ host: '127.0.0.1', port: 0 })

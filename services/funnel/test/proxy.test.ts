@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import WebSocket from 'ws'
-import { build, nats, upstream } from './helper.js'
+import { auth, build, nats, upstream } from './helper.js'
 
 async function funnel (t: Parameters<Parameters<typeof test>[1]>[0], opts: { openai?: Parameters<typeof upstream>[2], env?: Record<string, string> } = {}) {
   const n = await nats(t)
@@ -12,15 +12,15 @@ async function funnel (t: Parameters<Parameters<typeof test>[1]>[0], opts: { ope
 
 test('/api/* goes to the chroma-service with its path kept, everything else to the openai-service', async (t) => {
   const { url, chroma, openai } = await funnel(t)
-  const a = await fetch(`${url}/api/collections?limit=2`, { headers: { 'x-request-id': 'trace-1' } })
+  const a = await fetch(`${url}/api/collections?limit=2`, { headers: { ...auth(), 'x-request-id': 'trace-1' } })
   t.same(await a.json(), { upstream: 'chroma-service', url: '/api/collections?limit=2' })
   t.equal(chroma.seen.at(-1)?.headers['x-request-id'], 'trace-1', 'the request id is carried upstream')
-  const b = await fetch(`${url}/v1/models`)
+  const b = await fetch(`${url}/v1/models`, { headers: auth() })
   t.same(await b.json(), { upstream: 'openai-service', url: '/v1/models' })
-  const c = await fetch(`${url}/apix`)
+  const c = await fetch(`${url}/apix`, { headers: auth() })
   t.same(await c.json(), { upstream: 'openai-service', url: '/apix' }, '/apix is not /api')
   t.match(openai.seen.at(-1)?.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a request id is made when none is given')
-  const post = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'x' }) })
+  const post = await fetch(`${url}/tasks`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ task: 'x' }) })
   t.same(await post.json(), { upstream: 'openai-service', url: '/tasks' })
 })
 
@@ -42,7 +42,7 @@ test('an SSE body streams through unbuffered, chunk by chunk', async (t) => {
     }
   })
   const started = Date.now()
-  const res = await fetch(`${url}/stream`)
+  const res = await fetch(`${url}/stream`, { headers: auth() })
   t.equal(res.headers.get('content-type'), 'text/event-stream')
   const arrivals: number[] = []
   const decoder = new TextDecoder()
@@ -63,7 +63,7 @@ test('an upstream that is down gets a 502 in the JSON error format, with no inte
   await openai.close()
   await chroma.close()
   for (const path of ['/v1/models', '/api/collections']) {
-    const res = await fetch(`${url}${path}`)
+    const res = await fetch(`${url}${path}`, { headers: auth() })
     t.equal(res.status, 502, path)
     const body = await res.json() as { error: { code: string, message: string } }
     t.equal(body.error.code, 'FUNNEL_UPSTREAM_UNAVAILABLE')
@@ -78,7 +78,7 @@ test('an upstream that hangs gets a 504 in the JSON error format', async (t) => 
     env: { UPSTREAM_HEADERS_TIMEOUT_MS: '400' }
   })
   const started = Date.now()
-  const res = await fetch(`${url}/hang`)
+  const res = await fetch(`${url}/hang`, { headers: auth() })
   t.equal(res.status, 504)
   t.same(await res.json(), { error: { code: 'FUNNEL_UPSTREAM_TIMEOUT', message: 'The openai-service did not answer in time; try again, and check GET /health if it keeps happening' } })
   t.ok(Date.now() - started < 5_000)
@@ -86,11 +86,11 @@ test('an upstream that hangs gets a 504 in the JSON error format', async (t) => 
 
 test('/ws is the funnel\'s own while the proxied paths keep working beside it', async (t) => {
   const { url, openai } = await funnel(t)
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`)
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { headers: auth() })
   const frames: Array<{ event: string, id?: string, data: Record<string, unknown> }> = []
   ws.on('message', (raw) => frames.push(JSON.parse(raw.toString())))
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
-  const proxied = await fetch(`${url}/ws-not-really`)
+  const proxied = await fetch(`${url}/ws-not-really`, { headers: auth() })
   t.same(await proxied.json(), { upstream: 'openai-service', url: '/ws-not-really' })
   ws.send(JSON.stringify({ event: 'no_such_event', id: 'c1', data: {} }))
   ws.send('not json')
@@ -127,4 +127,37 @@ test('/health names NATS when it is down', async (t) => {
   const res = await fetch(`${url}/health`)
   t.equal(res.status, 503)
   t.same((await res.json() as { down: string[] }).down, ['nats'])
+})
+
+test('every proxied path needs a token; health, docs and the dev login do not', async (t) => {
+  const { url, openai } = await funnel(t)
+  const before = openai.seen.length
+  for (const path of ['/v1/models', '/api/collections', '/threads/main', '/docs/../v1/models']) {
+    const res = await fetch(`${url}${path}`)
+    t.equal(res.status, 401, path)
+    t.equal((await res.json() as { error: { code: string } }).error.code, 'AUTH_MISSING_TOKEN')
+  }
+  t.equal(openai.seen.length, before, 'nothing unauthenticated reached the service')
+  const expired = await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer x.y.z' } })
+  t.equal(expired.status, 401)
+  for (const path of ['/docs/', '/openai.json', '/api/openapi.json', '/api/docs/']) {
+    const res = await fetch(`${url}${path}`)
+    t.equal(res.status, 200, `${path} is public`)
+  }
+  const login = await fetch(`${url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"alice"}' })
+  t.equal(login.status, 200, 'the dev login reaches the openai-service without a token')
+  const ws = await new Promise<number>((resolve) => {
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/ws`)
+    socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+    socket.on('open', () => resolve(101))
+  })
+  t.equal(ws, 401, 'no 101 without a token')
+})
+
+test('CORS: the web app\'s origin is allowed, others are not', async (t) => {
+  const { url } = await funnel(t, { env: { CORS_ORIGINS: 'http://127.0.0.1:3000' } })
+  const allowed = await fetch(`${url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:3000', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } })
+  t.equal(allowed.headers.get('access-control-allow-origin'), 'http://127.0.0.1:3000')
+  const foreign = await fetch(`${url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'GET' } })
+  t.equal(foreign.headers.get('access-control-allow-origin'), null)
 })

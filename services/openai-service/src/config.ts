@@ -1,8 +1,9 @@
 import { Type, type Static } from 'typebox'
-import { BaseConfig } from '@skein/kit'
+import { AuthConfig, BaseConfig } from '@skein/kit'
 
 export const OpenAIServiceConfig = Type.Object({
   ...BaseConfig.properties,
+  ...AuthConfig.properties,
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8001, description: 'Port to listen on' }),
   OPENAI_API_KEY: Type.Optional(Type.String({ description: 'Key for the model backend' })),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'An OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp, the simulator)' })),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildService, loadConfig } from '@skein/kit'
+import { buildService, loadConfig, signToken } from '@skein/kit'
 import { ManagedProcess, NatsServer, freePort, httpAnswers, repoRoot, waitFor } from '@skein/stack'
 import app, { definition } from '../src/app.js'
 import { OpenAIServiceConfig } from '../src/config.js'
@@ -30,9 +30,16 @@ export async function simulator (t: Test, env: Record<string, string> = {}): Pro
   return `${url}/v1`
 }
 
+export const SECRET = 'service-test-secret-0123456789abcdef0123'
+
+/** Headers carrying a valid token for `user`. */
+export function auth (user = 'alice'): Record<string, string> {
+  return { authorization: `Bearer ${signToken(SECRET, user, 600).token}` }
+}
+
 /** The openai-service, built as the server builds it. */
 export async function build (t: Test, env: Record<string, string>): Promise<FastifyInstance> {
-  const config = loadConfig(OpenAIServiceConfig, { LOG_LEVEL: 'silent', ...env })
+  const config = loadConfig(OpenAIServiceConfig, { LOG_LEVEL: 'silent', JWT_SECRET: SECRET, ...env })
   const fastify = await buildService({ ...definition, version: 'test', config }, app)
   t.teardown(() => fastify.close())
   return fastify

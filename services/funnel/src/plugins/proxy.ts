@@ -45,6 +45,8 @@ export async function registerProxies (fastify: FastifyInstance): Promise<void> 
       prefix: u.prefix,
       rewritePrefix: u.prefix === '/' ? '' : u.prefix,
       websocket: false,
+      // OPTIONS stays with the funnel: CORS preflights are answered at the edge.
+      httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT'],
       undici: {
         connectTimeout: c.UPSTREAM_CONNECT_TIMEOUT_MS,
         headersTimeout: c.UPSTREAM_HEADERS_TIMEOUT_MS,
