@@ -1,11 +1,11 @@
 import createError from '@fastify/error'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import type { ErrorBody } from '@skein/schemas'
 
 export { createError }
 
 /** The shape Fastify's own errors and @fastify/error errors share. */
-type ServiceError = FastifyError & { headers?: Record<string, string> }
+export type ServiceError = FastifyError & { headers?: Record<string, string> }
 
 /** Maps Fastify's framework codes to the service's own, so clients see one family of codes. */
 function codeFor (err: ServiceError, prefix: string, status: number): string {
@@ -18,23 +18,26 @@ function codeFor (err: ServiceError, prefix: string, status: number): string {
 }
 
 /**
- * The one error handler: `{ "error": { "code", "message" } }` for every failure. 4xx name the failing field
- * (Fastify's validation messages do, e.g. "body/task must NOT have fewer than 1 characters"); 5xx are logged
- * in full and answered without internals.
+ * What a failed request is answered with: `{ "error": { "code", "message" } }` and its status. 4xx name the
+ * failing field (Fastify's validation messages do, e.g. "body/task must NOT have fewer than 1 characters");
+ * 5xx are logged in full and answered without internals.
  */
+export function errorResponse (err: ServiceError, request: FastifyRequest, prefix: string): { status: number, body: ErrorBody } {
+  const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+  const code = codeFor(err, prefix, status)
+  if (status >= 500) {
+    request.log.error({ err, method: request.method, url: request.url }, 'request failed')
+    const exposed = err.code?.startsWith(`${prefix}_`) === true
+    return { status, body: { error: { code, message: exposed ? err.message : `Internal error; quote request id ${request.id} when reporting it` } } }
+  }
+  request.log.info({ code, message: err.message }, 'request refused')
+  return { status, body: { error: { code, message: err.message } } }
+}
+
+/** The one error handler and the 404 handler, in the one error format. */
 export function installErrorHandling (fastify: FastifyInstance, prefix: string): void {
   fastify.setErrorHandler<ServiceError>(function (err, request, reply) {
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
-    const code = codeFor(err, prefix, status)
-    let body: ErrorBody
-    if (status >= 500) {
-      request.log.error({ err, method: request.method, url: request.url }, 'request failed')
-      const exposed = err.code?.startsWith(`${prefix}_`) === true
-      body = { error: { code, message: exposed ? err.message : `Internal error; quote request id ${request.id} when reporting it` } }
-    } else {
-      request.log.info({ code, message: err.message }, 'request refused')
-      body = { error: { code, message: err.message } }
-    }
+    const { status, body } = errorResponse(err, request, prefix)
     if (err.headers) reply.headers(err.headers)
     return reply.code(status).send(body)
   })

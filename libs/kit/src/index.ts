@@ -13,7 +13,7 @@ export {
   type TokenClaims
 } from './auth.js'
 export { BaseConfig, ConfigError, loadConfig, type ServiceConfig } from './config.js'
-export { createError, installErrorHandling } from './errors.js'
+export { createError, errorResponse, installErrorHandling, type ServiceError } from './errors.js'
 export { healthPlugin, type HealthCheck, type HealthRegistry } from './health.js'
 export { openapiPlugin, type OpenApiOptions } from './openapi.js'
 export {

@@ -20,3 +20,4 @@ export {
   ModelList,
   Usage
 } from './openai.js'
+export { MediaItem, ModelBackend, ModelTimeouts, ModelUsage, ModelsConfig, OpenAIErrorBody } from './models-config.js'

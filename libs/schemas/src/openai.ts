@@ -60,7 +60,7 @@ export const ChatCompletionChunk = Type.Object({
   model: Type.String(),
   choices: Type.Array(Type.Object({
     index: Type.Integer(),
-    delta: Type.Object({ role: Type.Optional(Type.Literal('assistant')), content: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: true }),
+    delta: Type.Object({ role: Type.Optional(Type.Literal('assistant')), content: Type.Optional(Type.Union([Type.String(), Type.Null()])), tool_calls: Type.Optional(Type.Array(Type.Unknown())) }, { additionalProperties: true }),
     finish_reason: Type.Union([Type.String(), Type.Null()])
   })),
   usage: Type.Optional(Type.Union([Usage, Type.Null()]))

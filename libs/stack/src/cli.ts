@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm start`: brings the whole local stack up, prints what runs where, and stops all of it on Ctrl-C.
 import { join } from 'node:path'
+import { ManagedProcess } from './managed-process.js'
 import { DEFAULT_PORTS, repoRoot, startStack, type RunningStack, type StackPorts } from './stack.js'
 
 const env = process.env
+const dev = process.argv[2] === 'dev'
 
 function port (name: string, fallback: number): number {
   const raw = env[name]
@@ -37,6 +39,13 @@ function table (stack: RunningStack): string {
 async function main (): Promise<void> {
   const dataDir = env.SKEIN_DATA_DIR ?? join(repoRoot, '.data')
   const started = Date.now()
+  // `npm run dev`: compilers in watch mode rebuild dist/, and `node --watch` restarts what changed.
+  const watchers = dev
+    ? [
+        new ManagedProcess({ name: 'tsc --watch', command: 'pnpm', args: ['-r', '--parallel', '--filter', './libs/*', '--filter', './services/*', 'exec', 'tsc', '-p', 'tsconfig.json', '--watch', '--preserveWatchOutput'], cwd: repoRoot, logFile: join(dataDir, 'logs', 'tsc.log'), env: { PATH: `${join(repoRoot, '.tools', 'node_modules', '.bin')}:${env.PATH ?? ''}` } }),
+        new ManagedProcess({ name: 'vite build --watch', command: 'pnpm', args: ['--filter', '@skein/web', 'exec', 'vite', 'build', '--watch'], cwd: repoRoot, logFile: join(dataDir, 'logs', 'vite.log'), env: { PATH: `${join(repoRoot, '.tools', 'node_modules', '.bin')}:${env.PATH ?? ''}` } })
+      ]
+    : []
   const stack = await startStack({
     dataDir,
     ports,
@@ -45,12 +54,15 @@ async function main (): Promise<void> {
     ...(env.OPENAI_API_KEY ? { openaiApiKey: env.OPENAI_API_KEY } : {}),
     ...(env.OPENAI_BASE_URL ? { openaiBaseUrl: env.OPENAI_BASE_URL } : {}),
     env: { LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
+    watch: dev,
     onProgress: (m) => process.stdout.write(`▸ ${m}\n`)
   })
 
   process.stdout.write(`\nSkein is up in ${Math.round((Date.now() - started) / 1000)} s — open http://127.0.0.1:${ports.web}\n\n${table(stack)}\n\n`)
   process.stdout.write(`  health  ${stack.funnelUrl}/health    API docs  ${stack.funnelUrl}/docs  and  ${stack.funnelUrl}/api/docs\n`)
-  process.stdout.write(`  logs    ${join(dataDir, 'logs')}\n\nPress Ctrl-C to stop everything started here.\n`)
+  process.stdout.write(`  logs    ${join(dataDir, 'logs')}\n`)
+  if (dev) process.stdout.write('  watch   TypeScript and the web app rebuild on save; services restart (logs/tsc.log, logs/vite.log)\n')
+  process.stdout.write('\nPress Ctrl-C to stop everything started here.\n')
 
   let stopping = false
   for (const [name, proc] of stack.services) {
@@ -63,7 +75,7 @@ async function main (): Promise<void> {
     if (stopping) return
     stopping = true
     process.stdout.write(`\n▸ ${signal}: stopping everything started here\n`)
-    void stack.stop().then(() => {
+    void Promise.all(watchers.map((w) => w.stop())).then(() => stack.stop()).then(() => {
       process.stdout.write('▸ stopped\n')
       process.exit(0)
     })

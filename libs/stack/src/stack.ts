@@ -37,6 +37,8 @@ export interface StackOptions {
   env?: Record<string, string>
   /** Start the web app on ports.web (default true). */
   web?: boolean
+  /** Restart a service when its built files change (`npm run dev`). */
+  watch?: boolean
   /** Progress lines while the stack comes up. */
   onProgress?: (message: string) => void
   timeoutMs?: number
@@ -138,7 +140,7 @@ export async function startStack (opts: StackOptions): Promise<RunningStack> {
       const proc = new ManagedProcess({
         name,
         command: process.execPath,
-        args: [serverEntry(name)],
+        args: opts.watch ? ['--watch', serverEntry(name)] : [serverEntry(name)],
         env: { LOG_LEVEL: 'info', ...opts.env, ...env, HOST: host, PORT: String(port), NATS_URL: natsUrl, JWT_SECRET: jwtSecret },
         logFile: join(logs, `${name}.log`)
       })

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'tap'
+import OpenAI from 'openai'
 import { freePort, freePorts, startStack } from '../src/index.js'
 
 const alive = (pid: number): boolean => {
@@ -56,6 +57,35 @@ test('the whole stack, started as npm start does, is healthy and documented thro
   const { token } = await (await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"alice"}' })).json() as { token: string }
   const models = await (await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).json() as { data: Array<{ id: string }> }
   t.ok(models.data.some((m) => m.id === 'skein-sim-1'), 'the openai-service reaches the simulator')
+
+  // The official SDK, pointed at the funnel with a Skein token as its key, works unchanged.
+  const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: token, maxRetries: 0 })
+  const listed = []
+  for await (const m of client.models.list()) listed.push(m.id)
+  t.ok(listed.includes('skein-sim-1') && listed.includes('skein-sim-embed'), 'the SDK lists the simulator\'s models')
+  const stream = await client.chat.completions.create({ model: 'skein-sim-1', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Plan a weekend hike in the mountains' }] })
+  let text = ''
+  let usage
+  let chunks = 0
+  for await (const c of stream) {
+    chunks++
+    text += c.choices[0]?.delta.content ?? ''
+    usage = c.usage ?? usage
+  }
+  t.match(text, /^\[simulated\].*hike/, 'a streamed answer through :5000')
+  t.ok(chunks > 10, 'token by token')
+  t.ok(usage && usage.completion_tokens > 0, 'with a usage block')
+  const emb = await client.embeddings.create({ model: 'skein-sim-embed', input: ['mountain hiking trail', 'a trail for hiking in the mountains', 'invoice payment terms'] })
+  const [a, b, c] = emb.data.map((d) => d.embedding)
+  const dot = (x: number[], y: number[]): number => x.reduce((s, v, i) => s + v * y[i]!, 0)
+  t.ok(dot(a!, b!) > dot(a!, c!), 'embeddings of texts that share words are closer')
+
+  const image = await fetch(`${base}/images`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'A red kite over green hills', size: '256x256' }) })
+  t.equal(image.status, 201)
+  const item = await image.json() as { url: string, mime: string }
+  const png = await fetch(`${base}${item.url}?token=${token}`)
+  t.equal(png.headers.get('content-type'), 'image/png', 'the media URL serves the bytes through the funnel')
+  t.equal(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString(), 'PNG')
 
   const web = await fetch(`http://127.0.0.1:${ports.web}/`)
   t.equal(web.status, 200)

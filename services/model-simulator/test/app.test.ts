@@ -9,7 +9,7 @@ test('the official openai SDK lists the simulated models', async (t) => {
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 })
   const ids = []
   for await (const m of client.models.list()) ids.push(m.id)
-  t.same(ids, ['skein-sim-1', 'skein-sim-mini', 'skein-sim-embed'])
+  t.same(ids, ['skein-sim-1', 'skein-sim-mini', 'skein-sim-embed', 'skein-sim-tts', 'skein-sim-image'])
 })
 
 test('a streamed chat completion arrives token by token, ends with [DONE] and a usage block', async (t) => {

@@ -1,19 +1,25 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { busPlugin } from '@skein/bus'
 import { authPlugin } from '@skein/kit'
-import modelClient from './plugins/model-client.js'
+import mediaStore from './plugins/media-store.js'
+import models from './plugins/models.js'
 import auth from './routes/auth.js'
-import models from './routes/models.js'
+import media from './routes/media.js'
+import modelStats from './routes/model-stats.js'
+import openaiCompatible from './routes/openai-compatible.js'
 
 export const PUBLIC_PATHS = ['/health', '/docs', '/docs/*', '/openai.json', '/auth/token']
 
-/** The openai-service as a plugin: decorators first (bus, model client), then routes. */
+/** The openai-service as a plugin: auth and decorators first (bus, models, media store), then routes. */
 const app: FastifyPluginAsync = async (fastify) => {
   await fastify.register(authPlugin, { secret: fastify.config.JWT_SECRET, publicPaths: PUBLIC_PATHS })
   await fastify.register(busPlugin, { service: 'openai-service' })
-  await fastify.register(modelClient)
-  await fastify.register(auth)
   await fastify.register(models)
+  await fastify.register(mediaStore)
+  await fastify.register(auth)
+  await fastify.register(openaiCompatible)
+  await fastify.register(modelStats)
+  await fastify.register(media)
 }
 export default app
 
@@ -28,6 +34,8 @@ export const definition = {
     tags: [
       { name: 'auth', description: 'Tokens' },
       { name: 'openai', description: 'The OpenAI-compatible surface' },
+      { name: 'models', description: 'The model layer: backends and usage' },
+      { name: 'media', description: 'Speech and images' },
       { name: 'health', description: 'Liveness and readiness' }
     ]
   }

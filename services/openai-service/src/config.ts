@@ -5,12 +5,21 @@ export const OpenAIServiceConfig = Type.Object({
   ...BaseConfig.properties,
   ...AuthConfig.properties,
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8001, description: 'Port to listen on' }),
-  OPENAI_API_KEY: Type.Optional(Type.String({ description: 'Key for the model backend' })),
-  OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'An OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp, the simulator)' })),
-  MODEL_BACKEND: Type.Union([Type.Literal('simulator'), Type.Literal('openai-compatible')], { default: 'openai-compatible', description: 'What the backend is, as reported in /health' }),
-  SKEIN_MODEL: Type.String({ minLength: 1, default: 'skein-sim-1', description: 'The default chat model' }),
-  MODEL_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000, description: 'Upper bound of one model call' }),
-  MODEL_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Retries on 429 and 5xx' })
+  MODELS_CONFIG: Type.Optional(Type.String({ description: 'A models file (JSON, see ModelsConfig): backends, the models each serves, defaults' })),
+  OPENAI_API_KEY: Type.Optional(Type.String({ description: 'Key of the (first) model backend' })),
+  OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'The (first) backend: any OpenAI-compatible server' })),
+  MODEL_BACKEND: Type.Union([Type.Literal('simulator'), Type.Literal('openai-compatible')], { default: 'openai-compatible', description: 'What the backend is, as /health reports it' }),
+  SKEIN_MODEL: Type.Optional(Type.String({ minLength: 1, description: 'The default chat model (default: the models file\'s, else skein-sim-1)' })),
+  FALLBACK_MODEL: Type.Optional(Type.String({ minLength: 1, description: 'Answers when the requested model fails before its first token' })),
+  EMBEDDING_MODEL: Type.Optional(Type.String({ minLength: 1, description: 'The embedding model (default: the models file\'s, else skein-sim-embed)' })),
+  SPEECH_MODEL: Type.Optional(Type.String({ minLength: 1, description: 'Text to speech (default: skein-sim-tts on the simulator, gpt-4o-mini-tts otherwise)' })),
+  IMAGE_MODEL: Type.Optional(Type.String({ minLength: 1, description: 'Image generation (default: skein-sim-image on the simulator, gpt-image-1 otherwise)' })),
+  MEDIA_MAX_BYTES: Type.Integer({ minimum: 1024, default: 20_971_520, description: 'Largest speech or image accepted from a backend' }),
+  MODEL_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 15_000, description: 'Until a backend answers with headers' }),
+  MODEL_FIRST_TOKEN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000, description: 'Until the first token of a stream' }),
+  MODEL_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000, description: 'Longest silence between two tokens' }),
+  MODEL_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Retries on 429, 5xx and timeouts before the first token' }),
+  MODEL_RETRY_MAX_DELAY_MS: Type.Integer({ minimum: 0, default: 8_000, description: 'Cap on a retry\'s wait, Retry-After included' })
 })
 export type OpenAIServiceConfig = Static<typeof OpenAIServiceConfig>
 

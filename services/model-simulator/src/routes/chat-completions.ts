@@ -1,12 +1,35 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ChatCompletion, ChatCompletionRequest, ErrorBody, type ChatCompletionChunk, type Usage } from '@skein/schemas'
-import { composeReply, messageText, tokenize } from '../chat-reply.js'
+import { ChatCompletion, type Usage } from '@skein/schemas'
+import { answerChat } from '../chat-answer.js'
+import { tokenize, messageText } from '../chat-reply.js'
+import { SimChatRequest } from '../chat-request.js'
+import type { FaultInjector } from '../fault-injector.js'
+import { errorResponses, modelNotFound } from '../openai-error.js'
 import { countTokens } from '../text.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-const chatCompletions: FastifyPluginAsyncTypebox = async (fastify) => {
+/** A streamed chunk's delta: text, or pieces of a tool call. */
+interface Delta {
+  role?: 'assistant'
+  content?: string | null
+  tool_calls?: Array<{ index: number, id?: string, type?: 'function', function: { name?: string, arguments: string } }>
+}
+
+interface Chunk {
+  id: string
+  object: 'chat.completion.chunk'
+  created: number
+  model: string
+  choices: Array<{ index: number, delta: Delta, finish_reason: string | null }>
+  usage?: Usage
+}
+
+/** Splits tool-call arguments into stream pieces of a few characters, as OpenAI streams them. */
+const argumentPieces = (json: string): string[] => json.match(/[\s\S]{1,8}/g) ?? []
+
+const chatCompletions: FastifyPluginAsyncTypebox<{ faults: FaultInjector }> = async (fastify, { faults }) => {
   const { SIM_MODELS, SIM_TOKENS_PER_SECOND } = fastify.config
   const models = SIM_MODELS.split(',').map((m) => m.trim()).filter(Boolean)
 
@@ -14,34 +37,39 @@ const chatCompletions: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['chat'],
       summary: 'A deterministic simulated chat completion, streamed word by word or whole',
-      body: ChatCompletionRequest,
-      response: { 200: ChatCompletion, 404: ErrorBody }
+      description: 'Plain replies, structured output (`response_format` json_schema or json_object, with real ' +
+        'step splitting for the `task_plan` schema), and tool calls (forced by `tool_choice`, or when the last ' +
+        'user message contains every word of a function name). Faults can be injected with the `x-sim-fault` header.',
+      body: SimChatRequest,
+      response: { 200: ChatCompletion, ...errorResponses }
     }
   }, async (request, reply) => {
     const body = request.body
-    if (!models.includes(body.model)) {
-      return reply.code(404).send({ error: { code: 'model_not_found', message: `The model '${body.model}' does not exist; the simulator serves ${models.join(', ')}` } })
-    }
-    const all = tokenize(composeReply(body.messages))
-    const limit = body.max_completion_tokens ?? body.max_tokens ?? Infinity
+    if (!models.includes(body.model)) return reply.code(404).send(modelNotFound(body.model, models))
+    const answer = answerChat(body)
+    const fault = await faults.intercept(request, reply, { model: body.model, stream: body.stream === true })
+    if (fault.answered) return reply
+
+    const all = answer.kind === 'text' ? tokenize(answer.content) : argumentPieces(answer.call.function.arguments)
+    const limit = answer.kind === 'text' ? body.max_completion_tokens ?? body.max_tokens ?? Infinity : Infinity
     const tokens = all.slice(0, limit)
-    const finishReason = tokens.length < all.length ? 'length' : 'stop'
-    const usage: Usage = {
-      prompt_tokens: body.messages.reduce((n, m) => n + countTokens(messageText(m)), 0),
-      completion_tokens: tokens.length,
-      total_tokens: 0
-    }
-    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+    const finishReason = answer.kind === 'tool_call' ? 'tool_calls' : tokens.length < all.length ? 'length' : 'stop'
+    const completionTokens = answer.kind === 'text' ? tokens.length : countTokens(`${answer.call.function.name} ${answer.call.function.arguments}`)
+    const promptTokens = body.messages.reduce((n, m) => n + countTokens(messageText(m)), 0)
+    const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }
     const id = `chatcmpl-sim-${randomUUID()}`
     const created = Math.floor(Date.now() / 1000)
 
     if (!body.stream) {
+      const message = answer.kind === 'text'
+        ? { role: 'assistant' as const, content: tokens.join('') }
+        : { role: 'assistant' as const, content: null, tool_calls: [answer.call] }
       return {
         id,
         object: 'chat.completion' as const,
         created,
         model: body.model,
-        choices: [{ index: 0, message: { role: 'assistant' as const, content: tokens.join('') }, finish_reason: finishReason }],
+        choices: [{ index: 0, message, finish_reason: finishReason }],
         usage
       }
     }
@@ -56,20 +84,35 @@ const chatCompletions: FastifyPluginAsyncTypebox = async (fastify) => {
     })
     let closed = false
     raw.on('close', () => { closed = true })
-    const send = (chunk: ChatCompletionChunk | '[DONE]'): void => {
-      raw.write(`data: ${typeof chunk === 'string' ? chunk : JSON.stringify(chunk)}\n\n`)
+    let flushed: Promise<void> = Promise.resolve()
+    const send = (chunk: Chunk | '[DONE]'): void => {
+      flushed = new Promise((resolve) => raw.write(`data: ${typeof chunk === 'string' ? chunk : JSON.stringify(chunk)}\n\n`, () => resolve()))
     }
-    const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: string | null): ChatCompletionChunk =>
+    const chunk = (delta: Delta, finish: string | null): Chunk =>
       ({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })
     const interval = SIM_TOKENS_PER_SECOND > 0 ? 1000 / SIM_TOKENS_PER_SECOND : 0
 
-    send(chunk({ role: 'assistant', content: '' }, null))
+    if (answer.kind === 'text') send(chunk({ role: 'assistant', content: '' }, null))
+    else {
+      const { id: callId, type, function: { name } } = answer.call
+      send(chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: callId, type, function: { name, arguments: '' } }] }, null))
+    }
+    let sent = 0
     for (const token of tokens) {
       if (closed) return
+      if (fault.cutAfter !== undefined && sent >= fault.cutAfter) break
       if (interval) await sleep(interval)
-      send(chunk({ content: token }, null))
+      send(chunk(answer.kind === 'text' ? { content: token } : { tool_calls: [{ index: 0, function: { arguments: token } }] }, null))
+      sent++
     }
     if (closed) return
+    if (fault.cutAfter !== undefined) {
+      // The simulated network failure: the socket goes away mid-stream, with no finish chunk and no [DONE].
+      request.log.info({ chunks: sent }, 'cutting the stream (simulated fault)')
+      await flushed
+      raw.destroy()
+      return
+    }
     send(chunk({}, finishReason))
     if (body.stream_options?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })
     send('[DONE]')

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { EmbeddingsRequest, EmbeddingsResponse, ErrorBody } from '@skein/schemas'
+import { EmbeddingsRequest, EmbeddingsResponse } from '@skein/schemas'
+import type { FaultInjector } from '../fault-injector.js'
+import { errorResponses, modelNotFound } from '../openai-error.js'
 import { countTokens, hash32, words } from '../text.js'
 
 /**
@@ -24,20 +26,20 @@ export function embed (text: string, dimensions: number): Float32Array {
   return v
 }
 
-const embeddings: FastifyPluginAsyncTypebox = async (fastify) => {
+const embeddings: FastifyPluginAsyncTypebox<{ faults: FaultInjector }> = async (fastify, { faults }) => {
   const { SIM_EMBEDDING_MODEL, SIM_EMBEDDING_DIMENSIONS } = fastify.config
   fastify.post('/v1/embeddings', {
     schema: {
       tags: ['embeddings'],
       summary: 'Deterministic offline embeddings (feature hashing)',
       body: EmbeddingsRequest,
-      response: { 200: EmbeddingsResponse, 404: ErrorBody }
+      response: { 200: EmbeddingsResponse, ...errorResponses }
     }
   }, async (request, reply) => {
     const body = request.body
-    if (body.model !== SIM_EMBEDDING_MODEL) {
-      return reply.code(404).send({ error: { code: 'model_not_found', message: `The model '${body.model}' does not exist; the simulator embeds with '${SIM_EMBEDDING_MODEL}'` } })
-    }
+    if (body.model !== SIM_EMBEDDING_MODEL) return reply.code(404).send(modelNotFound(body.model, [SIM_EMBEDDING_MODEL]))
+    const fault = await faults.intercept(request, reply, { model: body.model, stream: false })
+    if (fault.answered) return reply
     const inputs = typeof body.input === 'string' ? [body.input] : body.input
     const dims = body.dimensions ?? SIM_EMBEDDING_DIMENSIONS
     const tokens = inputs.reduce((n, t) => n + countTokens(t), 0)

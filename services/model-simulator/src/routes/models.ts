@@ -8,8 +8,8 @@ export function modelList (ids: string[]): ModelList {
 }
 
 const models: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { SIM_MODELS, SIM_EMBEDDING_MODEL } = fastify.config
-  const ids = [...SIM_MODELS.split(',').map((m) => m.trim()).filter(Boolean), SIM_EMBEDDING_MODEL]
+  const { SIM_MODELS, SIM_EMBEDDING_MODEL, SIM_SPEECH_MODEL, SIM_IMAGE_MODEL } = fastify.config
+  const ids = [...SIM_MODELS.split(',').map((m) => m.trim()).filter(Boolean), SIM_EMBEDDING_MODEL, SIM_SPEECH_MODEL, SIM_IMAGE_MODEL]
   fastify.get('/v1/models', {
     schema: { tags: ['models'], summary: 'The simulated models', response: { 200: ModelList } }
   }, async () => modelList(ids))

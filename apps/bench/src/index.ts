@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// `npm run bench [-- name …]`: runs the named benchmarks (all without a name) and rewrites their sections of
+// docs/benchmarks.md.
+import { REPORT } from './report.js'
+import { streamOverhead } from './stream-overhead.js'
+
+const benchmarks: Record<string, () => Promise<void>> = {
+  'stream-overhead': streamOverhead
+}
+
+const asked = process.argv.slice(2)
+const unknown = asked.filter((n) => !(n in benchmarks))
+if (unknown.length) {
+  process.stderr.write(`✖ unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benchmarks).join(', ')}\n`)
+  process.exit(1)
+}
+for (const name of asked.length ? asked : Object.keys(benchmarks)) {
+  await benchmarks[name]!()
+}
+process.stdout.write(`▸ results in ${REPORT}\n`)

@@ -1,0 +1,96 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { signToken } from '@skein/kit'
+import { ManagedProcess, NatsServer, freePort, httpAnswers, repoRoot, waitFor } from '@skein/stack'
+import { machine, percentile, progress, writeSection } from './report.js'
+
+const SECRET = 'bench-secret-0123456789abcdef0123456789'
+
+async function serve (name: string, entry: string, env: Record<string, string>): Promise<{ url: string, proc: ManagedProcess }> {
+  const port = await freePort()
+  const proc = new ManagedProcess({ name, command: process.execPath, args: [join(repoRoot, entry)], env: { LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env } })
+  const url = `http://127.0.0.1:${port}`
+  await waitFor(() => httpAnswers(`${url}/health`, (s) => s === 200), { what: name, timeoutMs: 30_000, process: proc })
+  return { url, proc }
+}
+
+/** One streamed chat completion, read to its end: how long it took and how many tokens came. */
+async function stream (url: string, headers: Record<string, string>, n: number): Promise<{ ms: number, tokens: number }> {
+  const started = performance.now()
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'skein-sim-1', stream: true, messages: [{ role: 'user', content: `Explain how rivers, glaciers and winds shape mountains and valleys over time (run ${n})` }] })
+  })
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`)
+  const text = await res.text()
+  const tokens = text.split('\n\n').filter((l) => l.includes('"content":"') && !l.includes('"content":""')).length
+  if (!text.endsWith('data: [DONE]\n\n')) throw new Error('a stream did not finish')
+  return { ms: performance.now() - started, tokens }
+}
+
+async function measure (concurrency: number, rounds: number, url: string, headers: Record<string, string>): Promise<{ perStream: number[], tokens: number }> {
+  const perStream: number[] = []
+  let tokens = 0
+  for (let r = 0; r < rounds; r++) {
+    const results = await Promise.all(Array.from({ length: concurrency }, (_v, i) => stream(url, headers, r * concurrency + i)))
+    for (const x of results) {
+      perStream.push(x.ms)
+      tokens = x.tokens
+    }
+  }
+  return { perStream, tokens }
+}
+
+/**
+ * The time the openai-service adds per streamed token between the model backend (the unthrottled simulator)
+ * and the client, at 1 and at 100 concurrent streams: the same streams read directly from the simulator and
+ * through the openai-service, real processes over loopback.
+ */
+export async function streamOverhead (): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'skein-bench-'))
+  const nats = await NatsServer.start({ dataDir })
+  const procs: ManagedProcess[] = []
+  try {
+    progress('stream-overhead: starting NATS, the simulator (unthrottled) and the openai-service')
+    const sim = await serve('model-simulator', 'services/model-simulator/dist/server.js', { SIM_TOKENS_PER_SECOND: '0' })
+    procs.push(sim.proc)
+    const svc = await serve('openai-service', 'services/openai-service/dist/server.js', {
+      NATS_URL: nats.url, OPENAI_BASE_URL: `${sim.url}/v1`, OPENAI_API_KEY: 'bench', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET
+    })
+    procs.push(svc.proc)
+    const auth = { authorization: `Bearer ${signToken(SECRET, 'bench', 3600).token}` }
+
+    const rows: string[] = []
+    for (const [concurrency, rounds] of [[1, 60], [100, 6]] as const) {
+      progress(`stream-overhead: ${rounds} round(s) of ${concurrency} concurrent stream(s), direct and through the service`)
+      await measure(concurrency, 1, sim.url, {}) // warm-up
+      await measure(concurrency, 1, svc.url, auth)
+      const direct = await measure(concurrency, rounds, sim.url, {})
+      const via = await measure(concurrency, rounds, svc.url, auth)
+      const tokens = direct.tokens
+      const d50 = percentile(direct.perStream, 50)
+      const v50 = percentile(via.perStream, 50)
+      const d99 = percentile(direct.perStream, 99)
+      const v99 = percentile(via.perStream, 99)
+      const added = (v50 - d50) / tokens
+      rows.push(`| ${concurrency} | ${direct.perStream.length} | ${tokens} | ${d50.toFixed(1)} / ${d99.toFixed(1)} | ${v50.toFixed(1)} / ${v99.toFixed(1)} | **${(added * 1000).toFixed(0)} µs** | ${((v99 - d99) / tokens * 1000).toFixed(0)} µs |`)
+      progress(`stream-overhead: c=${concurrency}: ${(added * 1000).toFixed(0)} µs added per token (p50)`)
+    }
+    writeSection('stream-overhead', `## Model layer: time the openai-service adds per streamed token
+
+${machine()}. The model simulator streams unthrottled; each stream is one chat completion read to \`[DONE]\`,
+once straight from the simulator and once through the openai-service (auth, validation, retry/timeout
+wrapper, re-framing as SSE). "Added per token" = (median stream time through the service − median direct) /
+tokens per stream. Real processes over loopback, NATS running.
+
+| concurrent streams | streams measured | tokens per stream | direct p50 / p99 (ms) | through service p50 / p99 (ms) | added per token (p50) | added per token (p99) |
+| --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+`)
+  } finally {
+    for (const p of procs.reverse()) await p.stop()
+    await nats.stop()
+  }
+}
