@@ -31,8 +31,8 @@ export type ModelsConfig = Static<typeof ModelsConfig>
 
 /** Per-model usage, as `/health` and `GET /models/stats` report it. */
 export const ModelUsage = Type.Object({
-  model: Type.String(),
-  backend: Type.String(),
+  model: Type.String({ examples: ['skein-sim-1'] }),
+  backend: Type.String({ examples: ['default'] }),
   requests: Type.Integer(),
   errors: Type.Integer(),
   fallbacks: Type.Integer({ description: 'Requests for this model answered by the fallback model' }),
