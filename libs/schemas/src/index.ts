@@ -21,3 +21,19 @@ export {
   Usage
 } from './openai.js'
 export { MediaItem, ModelBackend, ModelTimeouts, ModelUsage, ModelsConfig, OpenAIErrorBody } from './models-config.js'
+export {
+  CreateTaskBody,
+  MessageRole,
+  PostMessageBody,
+  TERMINAL_STATUSES,
+  ThreadEvent,
+  ThreadEventPayload,
+  ThreadEventType,
+  ThreadKind,
+  ThreadMessage,
+  ThreadRecord,
+  ThreadStatus,
+  ThreadTree,
+  ThreadUsage,
+  WorkItem
+} from './threads.js'

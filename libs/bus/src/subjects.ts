@@ -1,0 +1,28 @@
+// The catalogue of Skein's NATS names: every subject, stream, bucket and durable consumer, in one place.
+
+/** Thread lifecycle events and messages: `skein.thread.<id>.<event>`. */
+export const THREADS_STREAM = 'SKEIN_THREADS'
+/** Durable work (planning, steps, replies): `skein.work.<kind>`, a work queue. */
+export const WORK_STREAM = 'SKEIN_WORK'
+/** Thread records, changed only by compare-and-swap. */
+export const THREADS_BUCKET = 'skein-threads'
+/** The openai-service instances' shared pull consumer on the work queue. */
+export const WORK_CONSUMER = 'thread-workers'
+
+/** A NATS subject token: no dots, wildcards or spaces can be smuggled in through an id. */
+export const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,64}$/
+
+export function assertToken (value: string, what = 'id'): string {
+  if (!SUBJECT_TOKEN.test(value)) throw new Error(`invalid ${what} "${value.slice(0, 70)}": letters, digits, _ and - only, up to 64`)
+  return value
+}
+
+export const subjects = {
+  threadEvent: (thread: string, event: string): string => `skein.thread.${assertToken(thread, 'thread id')}.${event}`,
+  threadEvents: (thread: string): string => `skein.thread.${assertToken(thread, 'thread id')}.>`,
+  allThreadEvents: 'skein.thread.>',
+  /** Core NATS (not stored): every openai-service instance aborts model calls of these threads. */
+  cancelThreads: 'skein.control.cancel',
+  work: (kind: string): string => `skein.work.${kind}`,
+  allWork: 'skein.work.>'
+} as const

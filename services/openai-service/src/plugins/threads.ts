@@ -1,0 +1,69 @@
+import fp from 'fastify-plugin'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { Kvm } from '@nats-io/kv'
+import { THREADS_BUCKET, THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
+import { ThreadsEngine } from '../threads/engine.js'
+import { ThreadLog } from '../threads/thread-log.js'
+import { ThreadStore } from '../threads/thread-store.js'
+import { WorkQueue } from '../threads/work-queue.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    threads: {
+      engine: ThreadsEngine
+      store: ThreadStore
+      log: ThreadLog
+    }
+  }
+}
+
+const NS = 1_000_000_000
+
+/**
+ * `fastify.threads`: declares the thread stream, the record bucket and the work queue idempotently, makes sure
+ * the main thread exists, listens for cancels, and starts this instance's workers.
+ */
+export default fp(async function threads (fastify) {
+  const c = fastify.config
+  const js = jetstream(fastify.nats)
+  const jsm = await jetstreamManager(fastify.nats)
+  await ensureStream(jsm, {
+    name: THREADS_STREAM,
+    subjects: [subjects.allThreadEvents],
+    max_age: c.THREAD_EVENTS_MAX_AGE_S * NS,
+    num_replicas: c.NATS_REPLICAS,
+    // Long enough that a redelivered step (after ack waits and retries) still dedups its report.
+    duplicate_window: 3600 * NS
+  })
+  const kv = await new Kvm(js).create(THREADS_BUCKET, { history: 5, replicas: c.NATS_REPLICAS })
+  const store = new ThreadStore(kv)
+  const log = new ThreadLog(js, jsm)
+  const queue = new WorkQueue(js, jsm, { concurrency: c.THREADS_WORKERS, ackWaitMs: c.THREADS_ACK_WAIT_MS, maxDeliver: c.THREADS_STEP_ATTEMPTS, replicas: c.NATS_REPLICAS }, fastify.log)
+  await queue.setup()
+  const engine = new ThreadsEngine(store, log, fastify.models.chat, (item, msgID) => queue.enqueue(item, msgID), {
+    maxDepth: c.THREADS_MAX_DEPTH,
+    maxChildren: c.THREADS_MAX_CHILDREN,
+    maxThreadsPerRoot: c.THREADS_MAX_PER_ROOT,
+    maxTokensPerRoot: c.THREADS_MAX_TOKENS_PER_ROOT,
+    stepTimeoutMs: c.THREADS_STEP_TIMEOUT_MS
+  }, () => fastify.models.router.defaultModel, fastify.log)
+  await engine.ensureMain()
+
+  const cancels = fastify.nats.subscribe(subjects.cancelThreads, {
+    callback: (err, m) => {
+      if (err) return
+      try {
+        engine.abort((m.json<{ threads: string[] }>()).threads)
+      } catch (e) {
+        fastify.log.warn({ err: e }, 'bad cancel message')
+      }
+    }
+  })
+  fastify.decorate('threads', { engine, store, log })
+  queue.start(engine)
+
+  fastify.addHook('onClose', async () => {
+    cancels.unsubscribe()
+    await queue.stop()
+  })
+}, { name: 'threads', dependencies: ['@skein/bus', 'models'] })

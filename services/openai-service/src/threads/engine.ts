@@ -1,0 +1,362 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import { TERMINAL_STATUSES, type ChatMessage, type ThreadKind, type ThreadMessage, type ThreadRecord, type ThreadStatus, type ThreadTree, type WorkItem } from '@skein/schemas'
+import type { ChatModels, ChatResult } from '../models/chat-stream.js'
+import { BoundExceededError, MainThreadError, ThreadClosedError, ThreadNotFoundError } from './errors.js'
+import { PLANNING_PROMPT, TASK_PLAN_FORMAT, instructionsFor, parsePlan } from './assistant.js'
+import type { ThreadLog } from './thread-log.js'
+import type { ThreadStore } from './thread-store.js'
+
+export const MAIN_THREAD = 'main'
+
+export interface ThreadLimits {
+  maxDepth: number
+  maxChildren: number
+  maxThreadsPerRoot: number
+  maxTokensPerRoot: number
+  stepTimeoutMs: number
+}
+
+export type Enqueue = (item: WorkItem, msgID: string) => Promise<void>
+
+const isTerminal = (s: ThreadStatus): boolean => TERMINAL_STATUSES.includes(s)
+const now = (): string => new Date().toISOString()
+const TOKEN_PUBLISH_WINDOW = 64
+
+/**
+ * The threads engine: the main thread, tasks broken into step threads that run in parallel where they can,
+ * reports to the main thread, final answers, cancellation, bounds. Every change goes through the KV store by
+ * compare-and-swap and the thread log; every piece of work is a durable work item, so any instance can pick
+ * up where another stopped, and every handler is idempotent.
+ */
+export class ThreadsEngine {
+  /** Model calls under way in this process, by thread, so a cancel can abort them. */
+  private readonly inFlight = new Map<string, AbortController>()
+
+  constructor (
+    private readonly store: ThreadStore,
+    private readonly log: ThreadLog,
+    private readonly chat: ChatModels,
+    private readonly enqueue: Enqueue,
+    private readonly limits: ThreadLimits,
+    private readonly defaultModel: () => string,
+    private readonly logger: FastifyBaseLogger
+  ) {}
+
+  private record (kind: ThreadKind, fields: { id: string, parent: string | null, root: string, depth: number, task: string, owner: string, model?: string, status: ThreadStatus, dependsOn?: string[] }): ThreadRecord {
+    const ts = now()
+    return {
+      id: fields.id,
+      kind,
+      parent: fields.parent,
+      root: fields.root,
+      depth: fields.depth,
+      task: fields.task,
+      assistant: { instructions: instructionsFor(kind, fields.task), model: fields.model ?? this.defaultModel() },
+      status: fields.status,
+      children: [],
+      dependsOn: fields.dependsOn ?? [],
+      result: null,
+      error: null,
+      usage: { promptTokens: 0, completionTokens: 0 },
+      owner: fields.owner,
+      createdAt: ts,
+      updatedAt: ts,
+      closedAt: null
+    }
+  }
+
+  /** The main thread: created exactly once (create-if-absent), found again after every restart. */
+  async ensureMain (): Promise<ThreadRecord> {
+    const main = this.record('main', { id: MAIN_THREAD, parent: null, root: MAIN_THREAD, depth: 0, task: 'Keep the main thread.', owner: 'skein', status: 'open' })
+    if (await this.store.create(main)) {
+      await this.log.publish(MAIN_THREAD, 'created', { thread: main }, { msgID: 'created:main' })
+      this.logger.info('created the main thread')
+    }
+    const found = await this.store.get(MAIN_THREAD)
+    if (!found) throw new Error('the main thread could not be created')
+    return found
+  }
+
+  async get (id: string): Promise<ThreadRecord> {
+    const r = await this.store.get(id)
+    if (!r) throw new ThreadNotFoundError(id)
+    return r
+  }
+
+  async tree (id: string): Promise<ThreadTree> {
+    const r = await this.get(id)
+    const childIds = r.kind === 'main' ? (await this.store.list({ parent: r.id })).map((c) => c.id) : r.children
+    const children = await Promise.all(childIds.map((c) => this.tree(c).catch(() => null)))
+    return { id: r.id, kind: r.kind, task: r.task, status: r.status, result: r.result, children: children.filter((c): c is ThreadTree => c !== null) }
+  }
+
+  /** A task becomes a task thread under `parent` (the main thread by default), then is planned. */
+  async createTask (input: { task: string, parent?: string, owner: string, model?: string, requestId?: string }): Promise<ThreadRecord> {
+    const parent = await this.get(input.parent ?? MAIN_THREAD)
+    if (isTerminal(parent.status)) throw new ThreadClosedError(parent.id, parent.status)
+    const depth = parent.kind === 'main' ? 1 : parent.depth + 1
+    if (depth > this.limits.maxDepth) throw new BoundExceededError(`depth ${depth} is more than THREADS_MAX_DEPTH (${this.limits.maxDepth})`)
+    const id = `t-${randomUUID().slice(0, 12)}`
+    const root = parent.kind === 'main' ? id : parent.root
+    if (parent.kind !== 'main' && (await this.store.list({ root })).length + 1 > this.limits.maxThreadsPerRoot) {
+      throw new BoundExceededError(`the task tree would have more than THREADS_MAX_PER_ROOT (${this.limits.maxThreadsPerRoot}) threads`)
+    }
+    const record = this.record('task', { id, parent: parent.id, root, depth, task: input.task, owner: input.owner, ...(input.model ? { model: input.model } : {}), status: 'planning' })
+    await this.store.create(record)
+    if (parent.kind !== 'main') await this.store.update(parent.id, (p) => (p.children.includes(id) ? null : { ...p, children: [...p.children, id] }))
+    await this.log.publish(id, 'created', { thread: record }, { msgID: `created:${id}`, ...(input.requestId ? { requestId: input.requestId } : {}) })
+    await this.enqueue({ kind: 'plan', thread: id, ...(input.requestId ? { requestId: input.requestId } : {}) }, `plan:${id}`)
+    return record
+  }
+
+  /** A conversation thread (a room with its own assistant). */
+  async createConversation (input: { owner: string, model?: string, id?: string }): Promise<ThreadRecord> {
+    const id = input.id ?? `c-${randomUUID().slice(0, 12)}`
+    const record = this.record('conversation', { id, parent: MAIN_THREAD, root: id, depth: 1, task: '', owner: input.owner, ...(input.model ? { model: input.model } : {}), status: 'open' })
+    if (await this.store.create(record)) await this.log.publish(id, 'created', { thread: record }, { msgID: `created:${id}` })
+    return await this.get(id)
+  }
+
+  /** A user message to a thread; conversations (the main thread included) get a streamed reply. Closed threads refuse. */
+  async postMessage (threadId: string, text: string, user: string, requestId?: string): Promise<ThreadMessage> {
+    const thread = await this.get(threadId)
+    if (isTerminal(thread.status)) throw new ThreadClosedError(thread.id, thread.status)
+    const id = `m-${randomUUID()}`
+    const body = { id, thread: thread.id, role: 'user' as const, author: user, text, ts: now() }
+    const { seq } = await this.log.publish(thread.id, 'message', body, { msgID: `message:${id}`, ...(requestId ? { requestId } : {}) })
+    if (thread.kind === 'main' || thread.kind === 'conversation') {
+      await this.enqueue({ kind: 'reply', thread: thread.id, message: id, ...(requestId ? { requestId } : {}) }, `reply:${id}`)
+    }
+    return { ...body, seq }
+  }
+
+  /** Cancels a thread and every descendant: each gets exactly one terminal event; in-flight calls abort. */
+  async cancel (threadId: string): Promise<string[]> {
+    const thread = await this.get(threadId)
+    if (thread.kind === 'main') throw new MainThreadError('cancelled')
+    const cancelled: string[] = []
+    const visit = async (id: string): Promise<void> => {
+      const changed = await this.store.update(id, (r) => (isTerminal(r.status) ? null : { ...r, status: 'cancelled', closedAt: now(), error: { code: 'THREADS_CANCELLED', message: 'cancelled' } }))
+      if (changed?.changed) {
+        cancelled.push(id)
+        await this.log.publish(id, 'cancelled', { status: 'cancelled' }, { msgID: `terminal:${id}` })
+        await this.log.publish(id, 'closed', { status: 'cancelled' }, { msgID: `closed:${id}` })
+      }
+      for (const child of changed?.record.children ?? []) await visit(child)
+    }
+    await visit(threadId)
+    this.abort(cancelled)
+    return cancelled
+  }
+
+  /** Aborts this process's model calls for these threads (every instance hears cancels over NATS). */
+  abort (threads: string[]): void {
+    for (const t of threads) this.inFlight.get(t)?.abort(new Error('cancelled'))
+  }
+
+  /** Runs one work item. Throws to have it redelivered (bounded by the queue's attempts). */
+  async handle (item: WorkItem): Promise<void> {
+    switch (item.kind) {
+      case 'plan': return await this.plan(item.thread)
+      case 'step': return await this.runStep(item.thread)
+      case 'advance': return await this.advance(item.thread)
+      case 'finalize': return await this.finalize(item.thread)
+      case 'reply': return await this.reply(item.thread, item.message ?? '')
+    }
+  }
+
+  /** The last attempt of an item failed: its thread fails (with its parent told), never left running. */
+  async giveUp (item: WorkItem, err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err)
+    if (item.kind === 'reply') {
+      await this.log.publish(item.thread, 'message', { id: `a-${item.message}`, thread: item.thread, role: 'system', author: 'skein', text: `The assistant could not answer: ${message}`, ts: now() }, { msgID: `reply-failed:${item.message}` })
+      return
+    }
+    await this.fail(item.thread, 'THREADS_WORK_FAILED', `${item.kind} failed after every attempt: ${message}`)
+  }
+
+  private async fail (id: string, code: string, message: string): Promise<void> {
+    const changed = await this.store.update(id, (r) => (isTerminal(r.status) ? null : { ...r, status: 'failed', error: { code, message }, closedAt: now() }))
+    if (!changed?.changed) return
+    const r = changed.record
+    await this.log.publish(id, 'message', { id: `failure-${id}`, thread: id, role: 'system', author: 'skein', text: message, ts: now() }, { msgID: `failure:${id}` })
+    await this.log.publish(id, 'failed', { status: 'failed', error: r.error }, { msgID: `terminal:${id}` })
+    await this.log.publish(id, 'closed', { status: 'failed' }, { msgID: `closed:${id}` })
+    await this.report(r, `Failed: ${message}`)
+    for (const child of r.children) {
+      const c = await this.store.update(child, (x) => (isTerminal(x.status) ? null : { ...x, status: 'cancelled', closedAt: now() }))
+      if (c?.changed) {
+        await this.log.publish(child, 'cancelled', { status: 'cancelled', reason: `parent ${id} failed` }, { msgID: `terminal:${child}` })
+        await this.log.publish(child, 'closed', { status: 'cancelled' }, { msgID: `closed:${child}` })
+        this.abort([child])
+      }
+    }
+    if (r.parent && r.kind === 'step') await this.enqueue({ kind: 'advance', thread: r.parent }, `advance:${r.parent}:${id}:failed`)
+  }
+
+  /** Posts a thread's result to the main thread, exactly once (the message id is the dedup id). */
+  private async report (r: ThreadRecord, text: string): Promise<void> {
+    if (r.kind === 'main' || r.kind === 'conversation') return
+    await this.log.publish(MAIN_THREAD, 'message', { id: `report-${r.id}`, thread: MAIN_THREAD, role: 'report', author: 'assistant', text, ts: now(), from: r.id }, { msgID: `report:${r.id}` })
+  }
+
+  private async setStatus (id: string, from: ThreadStatus[], to: ThreadStatus): Promise<ThreadRecord | null> {
+    const changed = await this.store.update(id, (r) => (from.includes(r.status) ? { ...r, status: to } : null))
+    if (changed?.changed) await this.log.publish(id, 'status', { status: to })
+    return changed?.changed ? changed.record : null
+  }
+
+  /** Streams a model answer into the thread's log, token by token; aborts on cancel or the step's wall time. */
+  private async answer (r: ThreadRecord, messages: ChatMessage[], messageId: string, params?: Record<string, unknown>): Promise<ChatResult> {
+    const root = r.root !== r.id ? await this.store.get(r.root) : r
+    const spent = (root?.usage.promptTokens ?? 0) + (root?.usage.completionTokens ?? 0)
+    if (spent >= this.limits.maxTokensPerRoot) throw new BoundExceededError(`the task has used ${spent} tokens, the limit is THREADS_MAX_TOKENS_PER_ROOT (${this.limits.maxTokensPerRoot})`)
+    const controller = new AbortController()
+    this.inFlight.set(r.id, controller)
+    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.limits.stepTimeoutMs)])
+    const pending: Array<Promise<unknown>> = []
+    let index = 0
+    try {
+      for await (const e of this.chat.stream({ model: r.assistant.model, messages, ...(params ? { params } : {}), signal })) {
+        if (e.type === 'token' && !params) {
+          pending.push(this.log.publish(r.id, 'token', { messageId, index: index++, token: e.text }))
+          if (pending.length >= TOKEN_PUBLISH_WINDOW) await Promise.all(pending.splice(0))
+        }
+        if (e.type === 'end') {
+          await Promise.all(pending)
+          const result = e.result
+          await this.addUsage(r, result)
+          if (result.finishReason === 'error' || result.finishReason === 'cancelled') throw new Error(result.error?.message ?? `the answer was ${result.finishReason}`)
+          return result
+        }
+      }
+      throw new Error('the answer ended without a result')
+    } finally {
+      this.inFlight.delete(r.id)
+      await Promise.allSettled(pending)
+    }
+  }
+
+  private async addUsage (r: ThreadRecord, result: ChatResult): Promise<void> {
+    const add = (x: ThreadRecord): ThreadRecord => ({ ...x, usage: { promptTokens: x.usage.promptTokens + result.usage.prompt_tokens, completionTokens: x.usage.completionTokens + result.usage.completion_tokens } })
+    await this.store.update(r.id, add)
+    if (r.root !== r.id && r.root !== MAIN_THREAD) await this.store.update(r.root, add)
+  }
+
+  private async plan (id: string): Promise<void> {
+    const r = await this.store.get(id)
+    if (!r || isTerminal(r.status)) return
+    if (r.status !== 'planning') {
+      if (r.status === 'waiting') await this.enqueue({ kind: 'advance', thread: id }, `advance:${id}:replan`)
+      return
+    }
+    // At the depth limit a task is not broken down further: it runs as one step.
+    if (r.depth >= this.limits.maxDepth) return await this.runDirect(r)
+    const planned = await this.answer(r, [
+      { role: 'system', content: r.assistant.instructions },
+      { role: 'user', content: `${PLANNING_PROMPT}\n\nTask:\n${r.task}` }
+    ], `plan-${id}`, { response_format: TASK_PLAN_FORMAT })
+    const steps = parsePlan(planned.text, r.task)
+    if (steps.length <= 1) return await this.runDirect(r)
+    if (steps.length > this.limits.maxChildren) {
+      return await this.fail(id, 'THREADS_BOUND_EXCEEDED', `The plan has ${steps.length} steps; a thread may have at most ${this.limits.maxChildren} (THREADS_MAX_CHILDREN). Nothing was spawned: ask for fewer, larger steps.`)
+    }
+    const inTree = (await this.store.list({ root: r.root })).length
+    if (inTree + steps.length > this.limits.maxThreadsPerRoot) {
+      return await this.fail(id, 'THREADS_BOUND_EXCEEDED', `The plan would bring the task to ${inTree + steps.length} threads; the limit is ${this.limits.maxThreadsPerRoot} (THREADS_MAX_PER_ROOT). Nothing was spawned.`)
+    }
+    const ids = steps.map((_s, i) => `${id}-s${i + 1}`)
+    for (const [i, s] of steps.entries()) {
+      const child = this.record('step', {
+        id: ids[i]!, parent: id, root: r.root, depth: r.depth + 1, task: s.instructions, owner: r.owner, model: r.assistant.model, status: 'waiting',
+        dependsOn: s.depends_on.map((d) => ids[d]!)
+      })
+      if (await this.store.create(child)) await this.log.publish(child.id, 'created', { thread: child }, { msgID: `created:${child.id}` })
+    }
+    await this.log.publish(id, 'message', { id: `plan-${id}`, thread: id, role: 'assistant', author: 'assistant', text: `Plan:\n${steps.map((s, i) => `${i + 1}. ${s.title}${s.depends_on.length ? ` (after ${s.depends_on.map((d) => d + 1).join(', ')})` : ''}`).join('\n')}`, ts: now() }, { msgID: `plan-message:${id}` })
+    await this.store.update(id, (x) => (x.status === 'planning' ? { ...x, children: ids, status: 'waiting' } : null))
+    await this.log.publish(id, 'status', { status: 'waiting', children: ids }, { msgID: `status:${id}:waiting` })
+    await this.enqueue({ kind: 'advance', thread: id }, `advance:${id}:planned`)
+  }
+
+  /** Starts the steps whose dependencies are done; finalizes when all are; fails when one failed. */
+  private async advance (id: string): Promise<void> {
+    const r = await this.store.get(id)
+    if (!r || isTerminal(r.status)) return
+    const children = (await Promise.all(r.children.map((c) => this.store.get(c)))).filter((c): c is ThreadRecord => c !== null)
+    const failed = children.find((c) => c.status === 'failed' || c.status === 'cancelled')
+    if (failed) return await this.fail(id, 'THREADS_STEP_FAILED', `Step ${failed.id} ${failed.status}: ${failed.error?.message ?? ''}`.trim())
+    if (children.every((c) => c.status === 'completed')) return await this.enqueue({ kind: 'finalize', thread: id }, `finalize:${id}`)
+    const done = new Set(children.filter((c) => c.status === 'completed').map((c) => c.id))
+    for (const c of children) {
+      if (c.status === 'waiting' && c.dependsOn.every((d) => done.has(d))) await this.enqueue({ kind: 'step', thread: c.id }, `step:${c.id}`)
+    }
+  }
+
+  private async runStep (id: string): Promise<void> {
+    const r = await this.store.get(id)
+    if (!r) return
+    if (r.status === 'completed') return await this.afterComplete(r)
+    if (isTerminal(r.status)) return
+    await this.runDirect(r)
+  }
+
+  /** Runs a thread's task as one answer (a step, or a task that needs no breaking down), then completes it. */
+  private async runDirect (r: ThreadRecord): Promise<void> {
+    const running = await this.setStatus(r.id, ['waiting', 'planning', 'running'], 'running') ?? await this.store.get(r.id)
+    if (!running || isTerminal(running.status)) return
+    const inputs = await Promise.all(running.dependsOn.map((d) => this.store.get(d)))
+    const context = inputs.filter((x): x is ThreadRecord => x !== null).map((x) => `Result of "${x.task.slice(0, 80)}":\n${x.result ?? ''}`)
+    const result = await this.answer(running, [
+      { role: 'system', content: running.assistant.instructions },
+      { role: 'user', content: context.length ? `${running.task}\n\nResults of the steps this one builds on:\n\n${context.join('\n\n')}` : running.task }
+    ], `answer-${r.id}`)
+    await this.complete(running, result.text)
+  }
+
+  private async complete (r: ThreadRecord, text: string): Promise<void> {
+    await this.log.publish(r.id, 'message', { id: `answer-${r.id}`, thread: r.id, role: 'assistant', author: 'assistant', text, ts: now() }, { msgID: `answer:${r.id}` })
+    const changed = await this.store.update(r.id, (x) => (isTerminal(x.status) ? null : { ...x, status: 'completed', result: text, closedAt: now() }))
+    const record = changed?.record ?? r
+    if (record.status !== 'completed') return // cancelled meanwhile: its terminal event is already out
+    await this.afterComplete(record)
+  }
+
+  /** Everything that follows completion, each part idempotent, so a redelivery finishes what a crash left. */
+  private async afterComplete (r: ThreadRecord): Promise<void> {
+    await this.report(r, r.result ?? '')
+    await this.log.publish(r.id, 'completed', { status: 'completed', result: r.result }, { msgID: `terminal:${r.id}` })
+    await this.log.publish(r.id, 'closed', { status: 'completed' }, { msgID: `closed:${r.id}` })
+    if (r.kind === 'step' && r.parent) await this.enqueue({ kind: 'advance', thread: r.parent }, `advance:${r.parent}:${r.id}`)
+  }
+
+  /** Every step is done: the task writes its final answer, posts it to the main thread, completes and closes. */
+  private async finalize (id: string): Promise<void> {
+    const r = await this.store.get(id)
+    if (!r) return
+    if (r.status === 'completed') return await this.afterComplete(r)
+    if (isTerminal(r.status)) return
+    const children = (await Promise.all(r.children.map((c) => this.store.get(c)))).filter((c): c is ThreadRecord => c !== null)
+    const result = await this.answer(r, [
+      { role: 'system', content: r.assistant.instructions },
+      { role: 'user', content: `Write the final answer to the task from the results of its steps.\n\nTask:\n${r.task}\n\n${children.map((c, i) => `Step ${i + 1} (${c.task.slice(0, 80)}):\n${c.result ?? ''}`).join('\n\n')}` }
+    ], `answer-${id}`)
+    await this.complete(r, result.text)
+  }
+
+  /** A conversation's assistant answers the user message, with the thread's history. */
+  private async reply (id: string, messageId: string): Promise<void> {
+    const r = await this.store.get(id)
+    if (!r || isTerminal(r.status)) return
+    const history = await this.log.messages(id)
+    const upTo = history.findIndex((m) => m.id === messageId)
+    if (upTo < 0) return
+    if (history.some((m) => m.id === `reply-${messageId}`)) return // already answered (a redelivery)
+    const turns: ChatMessage[] = history.slice(Math.max(0, upTo - 40), upTo + 1)
+      .filter((m) => m.role === 'user' || m.role === 'assistant' || m.role === 'report')
+      .map((m) => ({ role: m.role === 'user' ? 'user' as const : 'assistant' as const, content: m.role === 'report' ? `[report from ${m.from ?? 'a thread'}] ${m.text}` : m.text }))
+    const result = await this.answer(r, [{ role: 'system', content: r.assistant.instructions }, ...turns], `reply-${messageId}`)
+    await this.log.publish(id, 'message', { id: `reply-${messageId}`, thread: id, role: 'assistant', author: 'assistant', text: result.text, ts: now(), inReplyTo: messageId }, { msgID: `reply:${messageId}` })
+  }
+}

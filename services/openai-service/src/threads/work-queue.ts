@@ -1,0 +1,103 @@
+import { AckPolicy, JetStreamApiError, RetentionPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream'
+import type { FastifyBaseLogger } from 'fastify'
+import { WORK_CONSUMER, WORK_STREAM, busHeaders, ensureStream, subjects } from '@skein/bus'
+import type { WorkItem } from '@skein/schemas'
+
+export interface WorkQueueOptions {
+  /** Items one instance works on at once. */
+  concurrency: number
+  /** Without a heartbeat for this long, an item goes to another worker. */
+  ackWaitMs: number
+  /** Deliveries of one item before it is given up. */
+  maxDeliver: number
+  replicas: number
+}
+
+export interface WorkHandler {
+  handle: (item: WorkItem) => Promise<void>
+  /** The last delivery failed too. */
+  giveUp: (item: WorkItem, err: unknown) => Promise<void>
+}
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * The durable work queue (`SKEIN_WORK`, a JetStream work queue): any instance enqueues, any instance works.
+ * Publishing with a message id makes a repeated enqueue a no-op; a worker heartbeats while it works, acks
+ * when done, and a crashed worker's item is redelivered to another after `ackWaitMs`.
+ */
+export class WorkQueue {
+  private running = false
+  private readonly loops: Array<Promise<void>> = []
+
+  constructor (
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly opts: WorkQueueOptions,
+    private readonly log: FastifyBaseLogger
+  ) {}
+
+  /** Declares the stream and the shared consumer, idempotently. */
+  async setup (): Promise<void> {
+    await ensureStream(this.jsm, { name: WORK_STREAM, subjects: [subjects.allWork], retention: RetentionPolicy.Workqueue, num_replicas: this.opts.replicas, duplicate_window: 120_000_000_000 })
+    const config = { durable_name: WORK_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: this.opts.ackWaitMs * 1_000_000, max_deliver: this.opts.maxDeliver, max_ack_pending: 1000 }
+    try {
+      await this.jsm.consumers.add(WORK_STREAM, config)
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError)) throw err
+      await this.jsm.consumers.update(WORK_STREAM, WORK_CONSUMER, { ack_wait: config.ack_wait, max_deliver: config.max_deliver })
+    }
+  }
+
+  async enqueue (item: WorkItem, msgID: string): Promise<void> {
+    await this.js.publish(subjects.work(item.kind), JSON.stringify(item), { msgID, headers: busHeaders(item.requestId) })
+  }
+
+  /** Starts `concurrency` worker loops; each survives NATS restarts. */
+  start (handler: WorkHandler): void {
+    this.running = true
+    for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.loop(handler))
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    await Promise.allSettled(this.loops)
+  }
+
+  private async loop (handler: WorkHandler): Promise<void> {
+    while (this.running) {
+      try {
+        const consumer = await this.js.consumers.get(WORK_STREAM, WORK_CONSUMER)
+        while (this.running) {
+          const m = await consumer.next({ expires: 2_000 })
+          if (m) await this.process(m, handler)
+        }
+      } catch (err) {
+        if (!this.running) return
+        this.log.warn({ err }, 'work queue: consumer failed; retrying in 1 s')
+        await delay(1_000)
+      }
+    }
+  }
+
+  private async process (m: JsMsg, handler: WorkHandler): Promise<void> {
+    const item = m.json<WorkItem>()
+    const attempt = m.info.deliveryCount
+    const heartbeat = setInterval(() => m.working(), Math.max(500, this.opts.ackWaitMs / 3))
+    try {
+      await handler.handle(item)
+      m.ack()
+    } catch (err) {
+      if (attempt >= this.opts.maxDeliver) {
+        this.log.error({ err, item, attempt }, 'work item failed on its last attempt; giving up')
+        await handler.giveUp(item, err).catch((e: unknown) => this.log.error({ err: e, item }, 'could not record the failure'))
+        m.term()
+      } else {
+        this.log.warn({ err, item, attempt }, 'work item failed; it will be retried')
+        m.nak(Math.min(10_000, 500 * 2 ** attempt))
+      }
+    } finally {
+      clearInterval(heartbeat)
+    }
+  }
+}

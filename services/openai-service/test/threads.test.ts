@@ -1,0 +1,164 @@
+import { test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import type { ThreadEvent, ThreadMessage, ThreadRecord } from '@skein/schemas'
+import { auth, build, nats, simulator } from './helper.js'
+
+type T = Parameters<Parameters<typeof test>[1]>[0]
+const TERMINAL = ['completed', 'failed', 'cancelled']
+
+async function engine (t: T, sim: Record<string, string> = {}, env: Record<string, string> = {}): Promise<{ app: FastifyInstance, natsUrl: string, base: string }> {
+  const n = await nats(t)
+  const base = await simulator(t, { SIM_TOKENS_PER_SECOND: '400', ...sim })
+  const app = await build(t, { NATS_URL: n.url, OPENAI_BASE_URL: base, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator', THREADS_WORKERS: '4', ...env })
+  return { app, natsUrl: n.url, base }
+}
+
+async function until<V> (what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 30_000): Promise<V> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+const get = async <V>(app: FastifyInstance, url: string): Promise<V> => (await app.inject({ url, headers: auth() })).json() as V
+const events = async (app: FastifyInstance, id: string): Promise<ThreadEvent[]> => await app.threads.log.read(id)
+
+test('a task of three independent parts and one dependent part: four steps, three in parallel, reports, a final answer, all closed', async (t) => {
+  const { app } = await engine(t)
+  const created = await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: '1. Research cats\n2. Research dogs\n3. Research birds\n4. Compare the results of the three' } })
+  t.equal(created.statusCode, 201)
+  const task = created.json() as ThreadRecord
+  t.equal(task.parent, 'main')
+  t.equal(task.status, 'planning')
+  t.match(task.assistant.instructions, /Research cats/, 'the assistant\'s instructions are the template extended by the task')
+
+  const done = await until('the task to complete', async () => {
+    const r = await get<ThreadRecord>(app, `/threads/${task.id}`)
+    return TERMINAL.includes(r.status) ? r : null
+  })
+  t.equal(done.status, 'completed')
+  t.equal(done.children.length, 4)
+  t.ok(done.result && done.result.length > 20, 'a final answer')
+
+  const children = await Promise.all(done.children.map((c) => get<ThreadRecord>(app, `/threads/${c}`)))
+  t.same(children.map((c) => c.status), ['completed', 'completed', 'completed', 'completed'])
+  t.same(children[3]!.dependsOn, children.slice(0, 3).map((c) => c.id), 'the comparison depends on the three')
+  t.same(children.slice(0, 3).map((c) => c.dependsOn), [[], [], []])
+
+  const logs = await Promise.all(children.map((c) => events(app, c.id)))
+  const seqOf = (log: ThreadEvent[], type: string, status?: string): number => log.find((e) => e.type === type && (!status || e.data.status === status))?.seq ?? -1
+  const firstThreeStarted = logs.slice(0, 3).map((l) => seqOf(l, 'status', 'running'))
+  const firstThreeCompleted = logs.slice(0, 3).map((l) => seqOf(l, 'completed'))
+  t.ok(Math.max(...firstThreeStarted) < Math.min(...firstThreeCompleted), 'the three ran in parallel: all started before any finished')
+  t.ok(seqOf(logs[3]!, 'status', 'running') > Math.max(...firstThreeCompleted), 'the fourth ran after them')
+  const fourth = await app.threads.log.messages(children[3]!.id)
+  t.ok(fourth.some((m) => m.role === 'assistant'), 'the fourth answered')
+  for (const [i, log] of logs.entries()) {
+    t.equal(log.filter((e) => TERMINAL.includes(e.type)).length, 1, `step ${i + 1}: exactly one terminal event`)
+    t.equal(log.filter((e) => e.type === 'closed').length, 1, `step ${i + 1}: closed once`)
+    t.ok(log.filter((e) => e.type === 'token').length > 5, `step ${i + 1}: tokens were published as they streamed`)
+  }
+
+  const main = (await get<{ messages: ThreadMessage[] }>(app, '/threads/main/messages')).messages
+  const reports = main.filter((m) => m.role === 'report')
+  t.same(reports.map((m) => m.from).sort(), [...done.children, task.id].sort(), 'four reports and the final answer, each once, linked to its thread')
+  t.equal(reports.find((m) => m.from === task.id)?.text, done.result)
+
+  const tree = await get<{ id: string, status: string, children: Array<{ status: string }> }>(app, `/threads/${task.id}/tree`)
+  t.equal(tree.status, 'completed')
+  t.same(tree.children.map((c) => c.status), ['completed', 'completed', 'completed', 'completed'])
+  const mainTree = await get<{ children: Array<{ id: string }> }>(app, '/threads/main/tree')
+  t.ok(mainTree.children.some((c) => c.id === task.id), 'the main thread\'s tree holds the task')
+
+  const closed = await app.inject({ method: 'POST', url: `/threads/${task.id}/messages`, headers: auth(), payload: { text: 'one more thing' } })
+  t.equal(closed.statusCode, 409, 'closed means closed')
+  t.equal(closed.json().error.code, 'THREADS_CLOSED')
+})
+
+test('the main thread is created once: the same id and record across restarts and two instances started together', async (t) => {
+  const n = await nats(t)
+  const base = await simulator(t)
+  const env = { NATS_URL: n.url, OPENAI_BASE_URL: base, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator' }
+  const [a, b] = await Promise.all([build(t, env), build(t, env)])
+  const ma = await get<ThreadRecord>(a, '/threads/main')
+  const mb = await get<ThreadRecord>(b, '/threads/main')
+  t.equal(ma.id, 'main')
+  t.same(ma, mb)
+  await a.close()
+  const c = await build(t, env)
+  t.same(await get<ThreadRecord>(c, '/threads/main'), ma, 'found again after a restart')
+  t.equal((await events(c, 'main')).filter((e) => e.type === 'created').length, 1, 'one created event')
+  const cancel = await c.inject({ method: 'POST', url: '/threads/main/cancel', headers: auth() })
+  t.equal(cancel.statusCode, 409, 'the main thread is never cancelled')
+})
+
+test('the main thread is a conversation: a message gets a streamed reply', async (t) => {
+  const { app } = await engine(t)
+  const posted = await app.inject({ method: 'POST', url: '/threads/main/messages', headers: auth('alice'), payload: { text: 'What is a good name for a sailing boat?' } })
+  t.equal(posted.statusCode, 201)
+  const reply = await until('the reply', async () => (await app.threads.log.messages('main')).find((m) => m.role === 'assistant'))
+  t.match(reply.text, /sailing|boat/)
+  const tokens = (await events(app, 'main')).filter((e) => e.type === 'token').map((e) => e.data.token).join('')
+  t.equal(tokens, reply.text, 'the tokens streamed add up to the reply')
+})
+
+test('cancel on a parent cancels every descendant, with exactly one terminal event each', async (t) => {
+  const { app } = await engine(t, { SIM_TOKENS_PER_SECOND: '15' })
+  const task = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: '1. Write about rivers\n2. Write about lakes\n3. Write about seas\n4. Combine the results' } })).json() as ThreadRecord
+  const waiting = await until('steps to start', async () => {
+    const r = await get<ThreadRecord>(app, `/threads/${task.id}`)
+    if (r.children.length !== 4) return null
+    const kids = await Promise.all(r.children.map((c) => get<ThreadRecord>(app, `/threads/${c}`)))
+    return kids.some((k) => k.status === 'running') ? r : null
+  })
+  const res = await app.inject({ method: 'POST', url: `/threads/${task.id}/cancel`, headers: auth() })
+  t.equal(res.statusCode, 200)
+  t.same(res.json().cancelled.sort(), [task.id, ...waiting.children].sort())
+  await new Promise((resolve) => setTimeout(resolve, 1_500)) // let aborted work settle
+  for (const id of [task.id, ...waiting.children]) {
+    const r = await get<ThreadRecord>(app, `/threads/${id}`)
+    t.equal(r.status, 'cancelled', `${id} cancelled`)
+    const log = await events(app, id)
+    t.same(log.filter((e) => TERMINAL.includes(e.type)).map((e) => e.type), ['cancelled'], `${id}: exactly one terminal event`)
+  }
+  const again = await app.inject({ method: 'POST', url: `/threads/${task.id}/cancel`, headers: auth() })
+  t.same(again.json().cancelled, [], 'cancelling again changes nothing')
+})
+
+test('bounds: a task asking for a thousand subtasks stops at the bound and says so; depth is bounded; the process stays healthy', async (t) => {
+  const { app } = await engine(t, {}, { THREADS_MAX_DEPTH: '2' })
+  const huge = Array.from({ length: 1000 }, (_v, i) => `${i + 1}. Subtask number ${i + 1}`).join('\n')
+  const task = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: huge } })).json() as ThreadRecord
+  const failed = await until('the bound', async () => {
+    const r = await get<ThreadRecord>(app, `/threads/${task.id}`)
+    return TERMINAL.includes(r.status) ? r : null
+  })
+  t.equal(failed.status, 'failed')
+  t.equal(failed.error?.code, 'THREADS_BOUND_EXCEEDED')
+  t.same(failed.children, [], 'nothing was spawned')
+  const said = await app.threads.log.messages(task.id)
+  t.match(said.map((m) => m.text).join('\n'), /at most 8 \(THREADS_MAX_CHILDREN\)/, 'the thread says so')
+
+  const deep = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: 'a small task', parent: task.id } }))
+  t.equal(deep.statusCode, 409, 'a closed parent takes no subtask')
+  const open = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: '1. one thing\n2. another thing' } })).json() as ThreadRecord
+  const child = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: 'go one level down', parent: open.id } }))
+  const tooDeep = child.statusCode === 201 ? await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: 'and one more', parent: child.json().id } }) : child
+  t.equal(tooDeep.statusCode, 422)
+  t.match(tooDeep.json().error.message, /THREADS_MAX_DEPTH/)
+  t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'healthy')
+})
+
+test('bad input: unknown thread, bad ids, empty tasks', async (t) => {
+  const { app } = await engine(t)
+  t.equal((await app.inject({ url: '/threads/nope', headers: auth() })).statusCode, 404)
+  t.equal((await app.inject({ url: '/threads/a.b', headers: auth() })).statusCode, 400, 'ids cannot smuggle subject tokens')
+  t.equal((await app.inject({ url: '/threads/*', headers: auth() })).statusCode, 400)
+  const empty = await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: '' } })
+  t.equal(empty.statusCode, 400)
+  t.match(empty.json().error.message, /body\/task/)
+  t.equal((await app.inject({ method: 'POST', url: '/threads/nope/messages', headers: auth(), payload: { text: 'hi' } })).statusCode, 404)
+})
