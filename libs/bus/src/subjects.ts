@@ -23,6 +23,8 @@ export const subjects = {
   allThreadEvents: 'skein.thread.>',
   /** Core NATS (not stored): every openai-service instance aborts model calls of these threads. */
   cancelThreads: 'skein.control.cancel',
+  /** Request/reply: the chroma-service answers memory searches `{ query, scope?, id?, k? }` → `{ results }`. */
+  memorySearch: 'skein.memory.search',
   work: (kind: string): string => `skein.work.${kind}`,
   allWork: 'skein.work.>'
 } as const

@@ -162,3 +162,18 @@ test('bad input: unknown thread, bad ids, empty tasks', async (t) => {
   t.match(empty.json().error.message, /body\/task/)
   t.equal((await app.inject({ method: 'POST', url: '/threads/nope/messages', headers: auth(), payload: { text: 'hi' } })).statusCode, 404)
 })
+
+test('subtasks of subtasks without end stop at the depth bound; tools are real function calls', async (t) => {
+  const { app } = await engine(t, {}, { THREADS_MAX_DEPTH: '3' })
+  const task = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: 'Spawn a subtask that will spawn a subtask that will spawn a subtask, forever' } })).json() as ThreadRecord
+  const settled = await until('every thread of the tree to finish', async () => {
+    const all = (await get<{ threads: ThreadRecord[] }>(app, `/threads?root=${task.id}`)).threads
+    return all.length > 1 && all.every((r) => TERMINAL.includes(r.status)) ? all : null
+  }, 60_000)
+  const depths = settled.map((r) => r.depth)
+  t.ok(settled.some((r) => r.kind === 'task' && r.parent !== 'main'), 'the assistant spawned subtasks through the tool')
+  t.ok(Math.max(...depths) <= 3, `no thread deeper than the bound (deepest ${Math.max(...depths)})`)
+  t.ok(settled.length <= 16, `the tree stayed small (${settled.length} threads)`)
+  t.ok(settled.every((r) => r.status === 'completed'), 'and every thread finished')
+  t.equal((await app.inject({ url: '/health' })).statusCode, 200)
+})

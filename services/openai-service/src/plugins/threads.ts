@@ -46,7 +46,15 @@ export default fp(async function threads (fastify) {
     maxThreadsPerRoot: c.THREADS_MAX_PER_ROOT,
     maxTokensPerRoot: c.THREADS_MAX_TOKENS_PER_ROOT,
     stepTimeoutMs: c.THREADS_STEP_TIMEOUT_MS
-  }, () => fastify.models.router.defaultModel, fastify.log)
+  }, () => fastify.models.router.defaultModel, fastify.log, async (query, thread) => {
+    try {
+      const reply = await fastify.nats.request(subjects.memorySearch, JSON.stringify({ query, scope: 'main', k: 5, thread: thread.id }), { timeout: 2_000 })
+      const { results } = reply.json<{ results: Array<{ text: string, score: number }> }>()
+      return results.length ? results.map((x, i) => `${i + 1}. ${x.text}`).join('\n') : 'Nothing in memory matches.'
+    } catch (err) {
+      return `Memory is not available right now (${err instanceof Error ? err.message : String(err)}); go on without it.`
+    }
+  })
   await engine.ensureMain()
 
   const cancels = fastify.nats.subscribe(subjects.cancelThreads, {

@@ -80,3 +80,35 @@ export function parsePlan (content: string, task: string): PlannedStep[] {
     return [{ title: task.slice(0, 60), instructions: task, depends_on: [] }]
   }
 }
+
+/** Function tools the assistant of a step or task may call (on models that support function calling). */
+export const SEARCH_MEMORY_TOOL = {
+  type: 'function',
+  function: {
+    name: 'search_memory',
+    description: 'Search Skein\'s memory (earlier messages and task results) for text related to a query.',
+    parameters: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['query'],
+      properties: { query: { type: 'string', description: 'What to look for' } }
+    }
+  }
+} as const
+
+export const SPAWN_SUBTASK_TOOL = {
+  type: 'function',
+  function: {
+    name: 'spawn_subtask',
+    description: 'Start a subtask in a new child thread; it is planned and run like any task, and its result is reported to the main thread.',
+    parameters: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['task'],
+      properties: { task: { type: 'string', description: 'The subtask, stated completely' } }
+    }
+  }
+} as const
+
+/** Rounds of tool calls one answer may take before it must answer in words. */
+export const MAX_TOOL_ROUNDS = 3

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { TERMINAL_STATUSES, type ChatMessage, type ThreadKind, type ThreadMessage, type ThreadRecord, type ThreadStatus, type ThreadTree, type WorkItem } from '@skein/schemas'
-import type { ChatModels, ChatResult } from '../models/chat-stream.js'
+import type { ChatModels, ChatResult, ToolCall } from '../models/chat-stream.js'
 import { BoundExceededError, MainThreadError, ThreadClosedError, ThreadNotFoundError } from './errors.js'
-import { PLANNING_PROMPT, TASK_PLAN_FORMAT, instructionsFor, parsePlan } from './assistant.js'
+import { MAX_TOOL_ROUNDS, PLANNING_PROMPT, SEARCH_MEMORY_TOOL, SPAWN_SUBTASK_TOOL, TASK_PLAN_FORMAT, instructionsFor, parsePlan } from './assistant.js'
 import type { ThreadLog } from './thread-log.js'
 import type { ThreadStore } from './thread-store.js'
 
@@ -18,6 +18,9 @@ export interface ThreadLimits {
 }
 
 export type Enqueue = (item: WorkItem, msgID: string) => Promise<void>
+
+/** Searches memory for the search_memory tool (the chroma-service, over NATS request/reply). */
+export type MemorySearch = (query: string, thread: ThreadRecord) => Promise<string>
 
 const isTerminal = (s: ThreadStatus): boolean => TERMINAL_STATUSES.includes(s)
 const now = (): string => new Date().toISOString()
@@ -40,7 +43,8 @@ export class ThreadsEngine {
     private readonly enqueue: Enqueue,
     private readonly limits: ThreadLimits,
     private readonly defaultModel: () => string,
-    private readonly logger: FastifyBaseLogger
+    private readonly logger: FastifyBaseLogger,
+    private readonly searchMemory: MemorySearch
   ) {}
 
   private record (kind: ThreadKind, fields: { id: string, parent: string | null, root: string, depth: number, task: string, owner: string, model?: string, status: ThreadStatus, dependsOn?: string[] }): ThreadRecord {
@@ -217,9 +221,10 @@ export class ThreadsEngine {
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.limits.stepTimeoutMs)])
     const pending: Array<Promise<unknown>> = []
     let index = 0
+    const publishTokens = params?.response_format === undefined // a plan is for the engine, not for people
     try {
       for await (const e of this.chat.stream({ model: r.assistant.model, messages, ...(params ? { params } : {}), signal })) {
-        if (e.type === 'token' && !params) {
+        if (e.type === 'token' && publishTokens) {
           pending.push(this.log.publish(r.id, 'token', { messageId, index: index++, token: e.text }))
           if (pending.length >= TOKEN_PUBLISH_WINDOW) await Promise.all(pending.splice(0))
         }
@@ -308,11 +313,54 @@ export class ThreadsEngine {
     if (!running || isTerminal(running.status)) return
     const inputs = await Promise.all(running.dependsOn.map((d) => this.store.get(d)))
     const context = inputs.filter((x): x is ThreadRecord => x !== null).map((x) => `Result of "${x.task.slice(0, 80)}":\n${x.result ?? ''}`)
-    const result = await this.answer(running, [
+    const result = await this.answerWithTools(running, [
       { role: 'system', content: running.assistant.instructions },
       { role: 'user', content: context.length ? `${running.task}\n\nResults of the steps this one builds on:\n\n${context.join('\n\n')}` : running.task }
     ], `answer-${r.id}`)
     await this.complete(running, result.text)
+  }
+
+  /**
+   * An answer that may call tools first: memory search, and (below the depth limit) spawning a subtask,
+   * which goes the same path as planning and inside the same bounds. At most MAX_TOOL_ROUNDS rounds.
+   */
+  private async answerWithTools (r: ThreadRecord, messages: ChatMessage[], messageId: string): Promise<ChatResult> {
+    const tools = r.depth < this.limits.maxDepth ? [SEARCH_MEMORY_TOOL, SPAWN_SUBTASK_TOOL] : [SEARCH_MEMORY_TOOL]
+    let conversation = messages
+    for (let round = 0; round <= MAX_TOOL_ROUNDS; round++) {
+      const last = round === MAX_TOOL_ROUNDS
+      const result = await this.answer(r, conversation, round ? `${messageId}-${round}` : messageId, last ? undefined : { tools, tool_choice: 'auto' })
+      if (result.finishReason !== 'tool_calls' || result.toolCalls.length === 0) return result
+      const outputs = await Promise.all(result.toolCalls.map(async (call) => ({ role: 'tool' as const, tool_call_id: call.id, content: await this.runTool(r, call) })))
+      conversation = [...conversation, { role: 'assistant', content: result.text || null, tool_calls: result.toolCalls }, ...outputs]
+    }
+    throw new Error('unreachable: the last round offers no tools')
+  }
+
+  private async runTool (r: ThreadRecord, call: ToolCall): Promise<string> {
+    let args: Record<string, unknown>
+    try {
+      args = JSON.parse(call.function.arguments || '{}') as Record<string, unknown>
+    } catch {
+      return `The arguments of ${call.function.name} were not JSON; call it again with JSON arguments.`
+    }
+    const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '')
+    try {
+      switch (call.function.name) {
+        case 'search_memory':
+          return text(args.query) ? await this.searchMemory(text(args.query), r) : 'search_memory needs a query.'
+        case 'spawn_subtask': {
+          if (!text(args.task)) return 'spawn_subtask needs a task.'
+          const sub = await this.createTask({ task: text(args.task), parent: r.id, owner: r.owner, model: r.assistant.model })
+          return `Started subtask ${sub.id}; its result will be reported to the main thread.`
+        }
+        default:
+          return `There is no tool named ${call.function.name}.`
+      }
+    } catch (err) {
+      // A bound is an answer the model should hear, not a failure of the step.
+      return `The tool refused: ${err instanceof Error ? err.message : String(err)}`
+    }
   }
 
   private async complete (r: ThreadRecord, text: string): Promise<void> {
