@@ -3,9 +3,11 @@
 // docs/benchmarks.md.
 import { REPORT } from './report.js'
 import { streamOverhead } from './stream-overhead.js'
+import { threadsEngine } from './threads-engine.js'
 
 const benchmarks: Record<string, () => Promise<void>> = {
-  'stream-overhead': streamOverhead
+  'stream-overhead': streamOverhead,
+  threads: threadsEngine
 }
 
 const asked = process.argv.slice(2)

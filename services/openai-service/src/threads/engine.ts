@@ -95,6 +95,19 @@ export class ThreadsEngine {
     return { id: r.id, kind: r.kind, task: r.task, status: r.status, result: r.result, children: children.filter((c): c is ThreadTree => c !== null) }
   }
 
+  /** Threads in a task tree, walked through the children lists (bounded by THREADS_MAX_PER_ROOT, not by the bucket). */
+  private async treeSize (root: string): Promise<number> {
+    let count = 0
+    const queue = [root]
+    while (queue.length && count <= this.limits.maxThreadsPerRoot) {
+      const r = await this.store.get(queue.shift()!)
+      if (!r) continue
+      count++
+      queue.push(...r.children)
+    }
+    return count
+  }
+
   /** A task becomes a task thread under `parent` (the main thread by default), then is planned. */
   async createTask (input: { task: string, parent?: string, owner: string, model?: string, requestId?: string }): Promise<ThreadRecord> {
     const parent = await this.get(input.parent ?? MAIN_THREAD)
@@ -103,7 +116,7 @@ export class ThreadsEngine {
     if (depth > this.limits.maxDepth) throw new BoundExceededError(`depth ${depth} is more than THREADS_MAX_DEPTH (${this.limits.maxDepth})`)
     const id = `t-${randomUUID().slice(0, 12)}`
     const root = parent.kind === 'main' ? id : parent.root
-    if (parent.kind !== 'main' && (await this.store.list({ root })).length + 1 > this.limits.maxThreadsPerRoot) {
+    if (parent.kind !== 'main' && (await this.treeSize(root)) + 1 > this.limits.maxThreadsPerRoot) {
       throw new BoundExceededError(`the task tree would have more than THREADS_MAX_PER_ROOT (${this.limits.maxThreadsPerRoot}) threads`)
     }
     const record = this.record('task', { id, parent: parent.id, root, depth, task: input.task, owner: input.owner, ...(input.model ? { model: input.model } : {}), status: 'planning' })
@@ -267,7 +280,7 @@ export class ThreadsEngine {
     if (steps.length > this.limits.maxChildren) {
       return await this.fail(id, 'THREADS_BOUND_EXCEEDED', `The plan has ${steps.length} steps; a thread may have at most ${this.limits.maxChildren} (THREADS_MAX_CHILDREN). Nothing was spawned: ask for fewer, larger steps.`)
     }
-    const inTree = (await this.store.list({ root: r.root })).length
+    const inTree = await this.treeSize(r.root)
     if (inTree + steps.length > this.limits.maxThreadsPerRoot) {
       return await this.fail(id, 'THREADS_BOUND_EXCEEDED', `The plan would bring the task to ${inTree + steps.length} threads; the limit is ${this.limits.maxThreadsPerRoot} (THREADS_MAX_PER_ROOT). Nothing was spawned.`)
     }
