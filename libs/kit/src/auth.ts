@@ -8,7 +8,7 @@ import { createError } from './errors.js'
 export const AuthConfig = Type.Object({
   JWT_SECRET: Type.String({ minLength: 32, description: 'HS256 secret shared by every service (npm start makes one in .data/jwt-secret)' }),
   AUTH_TOKEN_TTL_S: Type.Integer({ minimum: 60, default: 86_400, description: 'Lifetime of tokens issued by POST /auth/token' }),
-  AUTH_DEV_LOGIN: Type.Boolean({ default: true, description: 'POST /auth/token { user } issues a token without a password (local stack only)' })
+  AUTH_DEV_LOGIN: Type.Boolean({ default: false, description: 'POST /auth/token { user } issues a token without a password: for the local stack (npm start turns it on), never a deployment' })
 })
 
 export const USER_NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'

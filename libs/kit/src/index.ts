@@ -25,4 +25,5 @@ export {
   type ServiceDefinition,
   type StartOptions
 } from './service.js'
+export { startEventStream } from './event-stream.js'
 export { getJson, type UpstreamAnswer, type UpstreamCall } from './upstream.js'

@@ -79,12 +79,10 @@ export const ThreadEventPayload = Type.Object({
 }, { title: 'ThreadEventPayload' })
 export type ThreadEventPayload = Static<typeof ThreadEventPayload>
 
+/** An event as readers get it: the payload and its sequence number. */
 export const ThreadEvent = Type.Object({
   seq: Type.Integer({ minimum: 1 }),
-  type: ThreadEventType,
-  thread: Type.String(),
-  ts: Type.String({ format: 'date-time' }),
-  data: Type.Record(Type.String(), Type.Unknown())
+  ...ThreadEventPayload.properties
 }, { title: 'ThreadEvent' })
 export type ThreadEvent = Static<typeof ThreadEvent>
 

@@ -141,7 +141,7 @@ export async function startStack (opts: StackOptions): Promise<RunningStack> {
         name,
         command: process.execPath,
         args: opts.watch ? ['--watch', serverEntry(name)] : [serverEntry(name)],
-        env: { LOG_LEVEL: 'info', ...opts.env, ...env, HOST: host, PORT: String(port), NATS_URL: natsUrl, JWT_SECRET: jwtSecret },
+        env: { LOG_LEVEL: 'info', ...opts.env, ...env, HOST: host, PORT: String(port), NATS_URL: natsUrl, JWT_SECRET: jwtSecret, AUTH_DEV_LOGIN: opts.env?.AUTH_DEV_LOGIN ?? 'true' },
         logFile: join(logs, `${name}.log`)
       })
       started.push(proc)

@@ -39,9 +39,9 @@ test('the OpenAPI document is at /openai.json and the Swagger UI at /docs', asyn
   t.equal(ui.statusCode, 200)
 })
 
-test('the dev login issues a token that the service accepts; it can be turned off', async (t) => {
+test('the dev login issues a token that the service accepts; it is off unless turned on', async (t) => {
   const n = await nats(t)
-  const app = await build(t, { NATS_URL: n.url })
+  const app = await build(t, { NATS_URL: n.url, AUTH_DEV_LOGIN: 'true' })
   const login = await app.inject({ method: 'POST', url: '/auth/token', payload: { user: 'alice' } })
   t.equal(login.statusCode, 200)
   t.equal(login.json().user, 'alice')
@@ -53,7 +53,7 @@ test('the dev login issues a token that the service accepts; it can be turned of
   t.equal(bad.statusCode, 400)
   t.match(bad.json().error.message, /body\/user must match pattern/)
 
-  const off = await build(t, { NATS_URL: n.url, AUTH_DEV_LOGIN: 'false' })
+  const off = await build(t, { NATS_URL: n.url })
   const refused = await off.inject({ method: 'POST', url: '/auth/token', payload: { user: 'alice' } })
   t.equal(refused.statusCode, 403)
   t.equal(refused.json().error.code, 'AUTH_DEV_LOGIN_DISABLED')

@@ -153,3 +153,11 @@ test('OPENAI_BASE_URL sends requests to another OpenAI-compatible server (a seco
   t.equal(res.model, 'only-on-b')
   t.match(res.choices[0]?.message.content, /tides/)
 })
+
+test('a request the backend refuses (400) is not retried nor sent to the fallback', async (t) => {
+  const { url, app } = await service(t, { SIM_FAULT: 'status=400' }, { FALLBACK_MODEL: 'skein-sim-mini', MODEL_MAX_RETRIES: '3' })
+  const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'skein-sim-1', messages: ask }) })
+  t.equal(res.status, 400)
+  t.equal((await res.json() as { error: { code: string } }).error.code, 'OPENAI_BACKEND_REJECTED')
+  t.equal((await stats(app, 'skein-sim-mini')).requests, undefined, 'the fallback was not asked')
+})

@@ -177,3 +177,23 @@ test('subtasks of subtasks without end stop at the depth bound; tools are real f
   t.ok(settled.every((r) => r.status === 'completed'), 'and every thread finished')
   t.equal((await app.inject({ url: '/health' })).statusCode, 200)
 })
+
+test('cancelling one step fails its task instead of leaving it waiting', async (t) => {
+  const { app } = await engine(t, { SIM_TOKENS_PER_SECOND: '15' })
+  const task = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: '1. Measure the tide\n2. Explain the tide using the results' } })).json() as ThreadRecord
+  const r = await until('the steps', async () => {
+    const x = await get<ThreadRecord>(app, `/threads/${task.id}`)
+    return x.children.length === 2 ? x : null
+  })
+  const res = await app.inject({ method: 'POST', url: `/threads/${r.children[0]}/cancel`, headers: auth() })
+  t.same(res.json().cancelled, [r.children[0]])
+  const ended = await until('the task to end', async () => {
+    const x = await get<ThreadRecord>(app, `/threads/${task.id}`)
+    return TERMINAL.includes(x.status) ? x : null
+  })
+  t.equal(ended.status, 'failed')
+  t.equal(ended.error?.code, 'THREADS_STEP_FAILED')
+  const second = await get<ThreadRecord>(app, `/threads/${r.children[1]}`)
+  t.equal(second.status, 'cancelled', 'the step that depended on it is cancelled, not left waiting')
+  t.same((await events(app, second.id)).filter((e) => TERMINAL.includes(e.type)).map((e) => e.type), ['cancelled'])
+})

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { startEventStream } from '@skein/kit'
 import { ChatCompletion, type Usage } from '@skein/schemas'
 import { answerChat } from '../chat-answer.js'
 import { tokenize, messageText } from '../chat-reply.js'
@@ -74,14 +75,7 @@ const chatCompletions: FastifyPluginAsyncTypebox<{ faults: FaultInjector }> = as
       }
     }
 
-    reply.hijack()
-    const raw = reply.raw
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-request-id': request.id
-    })
+    const raw = startEventStream(reply)
     let closed = false
     raw.on('close', () => { closed = true })
     let flushed: Promise<void> = Promise.resolve()

@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ChatMessage, Usage } from '@skein/schemas'
-import { BackendError, BackendRateLimitedError, BackendTimeoutError, UnknownModelError } from '../errors.js'
+import { BackendError, BackendRateLimitedError, BackendRejectedError, BackendTimeoutError, UnknownModelError } from '../errors.js'
 import type { Backend, ModelRouter } from './model-router.js'
 import type { UsageMeter } from './usage-meter.js'
 
@@ -94,7 +94,13 @@ function describe (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
+/** The backend refused the request itself (400, 401, 403, 404…): no retry or fallback will change that. */
+function rejected (err: unknown): boolean {
+  return err instanceof OpenAI.APIError && typeof err.status === 'number' && err.status >= 400 && err.status < 500 && ![408, 409, 429].includes(err.status)
+}
+
 function failure (backend: string, err: unknown): Error {
+  if (rejected(err)) return new BackendRejectedError(backend, describe(err))
   if (err instanceof OpenAI.APIError && err.status === 429) return new BackendRateLimitedError(backend, describe(err))
   if (err instanceof TimedOut || err instanceof OpenAI.APIConnectionTimeoutError) return new BackendTimeoutError(backend, describe(err))
   return new BackendError(backend, describe(err))
@@ -140,12 +146,14 @@ export class ChatModels {
           const outcome = yield * this.attempt(backend, model, requested, req, started, retries)
           if (outcome.done) return
           lastError = outcome.error
+          if (rejected(outcome.error)) throw failure(backend.name, outcome.error)
           if (req.signal?.aborted) throw new BackendError(backend.name, 'the call was cancelled')
           if (attempt >= backend.maxRetries || !retriable(outcome.error)) break
           retries++
           const wait = retryDelayMs(outcome.error, attempt, this.retryMaxDelayMs)
           this.log.warn({ model, backend: backend.name, attempt: attempt + 1, waitMs: Math.round(wait), reason: describe(outcome.error) }, 'model call failed before its first token; retrying')
           await sleep(wait, req.signal)
+          if (req.signal?.aborted) throw new BackendError(backend.name, 'the call was cancelled')
         }
       } finally {
         end()
@@ -162,6 +170,7 @@ export class ChatModels {
   private async * attempt (backend: Backend, model: string, requested: string, req: ChatRequest, started: number, retries: number): AsyncGenerator<ChatEvent, { done: true } | { done: false, error: unknown }, undefined> {
     const controller = new AbortController()
     const onAbort = (): void => controller.abort(req.signal?.reason)
+    if (req.signal?.aborted) onAbort()
     req.signal?.addEventListener('abort', onAbort, { once: true })
     let timer: NodeJS.Timeout | undefined
     const arm = (phase: 'first token' | 'idle', ms: number): void => {
@@ -217,7 +226,7 @@ export class ChatModels {
       }, { signal: controller.signal })
       for await (const chunk of stream) {
         if (chunk.usage) usage = chunk.usage
-        const choice = chunk.choices[0]
+        const choice = chunk.choices.find((c) => c.index === 0) // one answer: other choices (n > 1) are not ours to merge
         if (!choice) continue
         const content = choice.delta?.content
         const startsNow = (): void => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponse, type ServiceError } from '@skein/kit'
+import { errorResponse, startEventStream, type ServiceError } from '@skein/kit'
 import {
   ChatCompletion,
   ChatCompletionRequest,
@@ -90,15 +90,7 @@ const openaiCompatible: FastifyPluginAsyncTypebox = async (fastify) => {
     // Nothing is sent until the answer has started, so a model that never starts is an HTTP error.
     const iterator = events[Symbol.asyncIterator]()
     const first = await iterator.next()
-    reply.hijack()
-    const raw = reply.raw
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': request.id
-    })
+    const raw = startEventStream(reply)
     const answering = model ?? router.defaultModel
     const send = (data: unknown): void => { if (!raw.destroyed) raw.write(`data: ${JSON.stringify(data)}\n\n`) }
     const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: string | null, m = answering): ChatCompletionChunk =>

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { Type } from 'typebox'
 import { THREADS_STREAM, subjects } from '@skein/bus'
+import { startEventStream } from '@skein/kit'
 import { CreateTaskBody, ErrorBody, PostMessageBody, ThreadMessage, ThreadRecord, ThreadStatus, ThreadTree, type ThreadEventPayload } from '@skein/schemas'
 import { MAIN_THREAD } from '../threads/engine.js'
 
@@ -120,18 +121,23 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All })
     })
     const messages = await consumer.consume()
-    reply.hijack()
-    const raw = reply.raw
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': request.id })
+    const raw = startEventStream(reply)
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS)
-    raw.on('close', () => {
+    const stop = (): void => { void messages.close().catch(() => {}) }
+    raw.on('close', stop)
+    if (request.raw.destroyed || raw.destroyed) stop() // the client left while the consumer was being made
+    try {
+      for await (const m of messages) {
+        if (raw.destroyed) break
+        const e = m.json<ThreadEventPayload>()
+        raw.write(`id: ${m.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e, seq: m.seq })}\n\n`)
+      }
+    } catch (err) {
+      request.log.warn({ err }, 'thread events stream failed')
+    } finally {
       clearInterval(heartbeat)
-      void messages.close().catch(() => {})
-    })
-    for await (const m of messages) {
-      if (raw.destroyed) break
-      const e = m.json<ThreadEventPayload>()
-      raw.write(`id: ${m.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e, seq: m.seq })}\n\n`)
+      stop()
+      if (!raw.destroyed) raw.end()
     }
   })
 }

@@ -164,6 +164,10 @@ export class ThreadsEngine {
     }
     await visit(threadId)
     this.abort(cancelled)
+    // A cancelled step leaves its task unable to finish: the task hears of it and fails, rather than wait.
+    if (thread.kind === 'step' && thread.parent && cancelled.includes(thread.id)) {
+      await this.enqueue({ kind: 'advance', thread: thread.parent }, `advance:${thread.parent}:${thread.id}:cancelled`)
+    }
     return cancelled
   }
 
@@ -226,9 +230,10 @@ export class ThreadsEngine {
 
   /** Streams a model answer into the thread's log, token by token; aborts on cancel or the step's wall time. */
   private async answer (r: ThreadRecord, messages: ChatMessage[], messageId: string, params?: Record<string, unknown>): Promise<ChatResult> {
-    const root = r.root !== r.id ? await this.store.get(r.root) : r
+    // The budget is per task tree; the main thread and conversations are not tasks and never run out.
+    const root = r.kind === 'task' || r.kind === 'step' ? (r.root !== r.id ? await this.store.get(r.root) : r) : null
     const spent = (root?.usage.promptTokens ?? 0) + (root?.usage.completionTokens ?? 0)
-    if (spent >= this.limits.maxTokensPerRoot) throw new BoundExceededError(`the task has used ${spent} tokens, the limit is THREADS_MAX_TOKENS_PER_ROOT (${this.limits.maxTokensPerRoot})`)
+    if (root && spent >= this.limits.maxTokensPerRoot) throw new BoundExceededError(`the task has used ${spent} tokens, the limit is THREADS_MAX_TOKENS_PER_ROOT (${this.limits.maxTokensPerRoot})`)
     const controller = new AbortController()
     this.inFlight.set(r.id, controller)
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.limits.stepTimeoutMs)])
@@ -238,7 +243,9 @@ export class ThreadsEngine {
     try {
       for await (const e of this.chat.stream({ model: r.assistant.model, messages, ...(params ? { params } : {}), signal })) {
         if (e.type === 'token' && publishTokens) {
-          pending.push(this.log.publish(r.id, 'token', { messageId, index: index++, token: e.text }))
+          const published = this.log.publish(r.id, 'token', { messageId, index: index++, token: e.text })
+          published.catch(() => {}) // awaited below; never an unhandled rejection in between
+          pending.push(published)
           if (pending.length >= TOKEN_PUBLISH_WINDOW) await Promise.all(pending.splice(0))
         }
         if (e.type === 'end') {
@@ -265,6 +272,7 @@ export class ThreadsEngine {
   private async plan (id: string): Promise<void> {
     const r = await this.store.get(id)
     if (!r || isTerminal(r.status)) return
+    if (r.status === 'running') return await this.runDirect(r) // a one-step task whose run was interrupted
     if (r.status !== 'planning') {
       if (r.status === 'waiting') await this.enqueue({ kind: 'advance', thread: id }, `advance:${id}:replan`)
       return
@@ -377,7 +385,6 @@ export class ThreadsEngine {
   }
 
   private async complete (r: ThreadRecord, text: string): Promise<void> {
-    await this.log.publish(r.id, 'message', { id: `answer-${r.id}`, thread: r.id, role: 'assistant', author: 'assistant', text, ts: now() }, { msgID: `answer:${r.id}` })
     const changed = await this.store.update(r.id, (x) => (isTerminal(x.status) ? null : { ...x, status: 'completed', result: text, closedAt: now() }))
     const record = changed?.record ?? r
     if (record.status !== 'completed') return // cancelled meanwhile: its terminal event is already out
@@ -386,6 +393,7 @@ export class ThreadsEngine {
 
   /** Everything that follows completion, each part idempotent, so a redelivery finishes what a crash left. */
   private async afterComplete (r: ThreadRecord): Promise<void> {
+    await this.log.publish(r.id, 'message', { id: `answer-${r.id}`, thread: r.id, role: 'assistant', author: 'assistant', text: r.result ?? '', ts: now() }, { msgID: `answer:${r.id}` })
     await this.report(r, r.result ?? '')
     await this.log.publish(r.id, 'completed', { status: 'completed', result: r.result }, { msgID: `terminal:${r.id}` })
     await this.log.publish(r.id, 'closed', { status: 'completed' }, { msgID: `closed:${r.id}` })

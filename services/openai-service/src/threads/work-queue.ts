@@ -39,7 +39,7 @@ export class WorkQueue {
 
   /** Declares the stream and the shared consumer, idempotently. */
   async setup (): Promise<void> {
-    await ensureStream(this.jsm, { name: WORK_STREAM, subjects: [subjects.allWork], retention: RetentionPolicy.Workqueue, num_replicas: this.opts.replicas, duplicate_window: 120_000_000_000 })
+    await ensureStream(this.jsm, { name: WORK_STREAM, subjects: [subjects.allWork], retention: RetentionPolicy.Workqueue, num_replicas: this.opts.replicas, duplicate_window: 3_600_000_000_000 })
     const config = { durable_name: WORK_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: this.opts.ackWaitMs * 1_000_000, max_deliver: this.opts.maxDeliver, max_ack_pending: 1000 }
     try {
       await this.jsm.consumers.add(WORK_STREAM, config)
