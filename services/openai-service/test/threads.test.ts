@@ -175,6 +175,8 @@ test('subtasks of subtasks without end stop at the depth bound; tools are real f
   t.ok(Math.max(...depths) <= 3, `no thread deeper than the bound (deepest ${Math.max(...depths)})`)
   t.ok(settled.length <= 16, `the tree stayed small (${settled.length} threads)`)
   t.ok(settled.every((r) => r.status === 'completed'), 'and every thread finished')
+  const said = (await Promise.all(settled.map((r) => app.threads.log.messages(r.id)))).flat()
+  t.ok(said.some((m) => m.role === 'system' && /Not spawned: .*THREADS_MAX_DEPTH/.test(m.text)), 'the deepest thread says it stopped at the bound')
   t.equal((await app.inject({ url: '/health' })).statusCode, 200)
 })
 

@@ -346,7 +346,7 @@ export class ThreadsEngine {
    * which goes the same path as planning and inside the same bounds. At most MAX_TOOL_ROUNDS rounds.
    */
   private async answerWithTools (r: ThreadRecord, messages: ChatMessage[], messageId: string): Promise<ChatResult> {
-    const tools = r.depth < this.limits.maxDepth ? [SEARCH_MEMORY_TOOL, SPAWN_SUBTASK_TOOL] : [SEARCH_MEMORY_TOOL]
+    const tools = [SEARCH_MEMORY_TOOL, SPAWN_SUBTASK_TOOL]
     let conversation = messages
     for (let round = 0; round <= MAX_TOOL_ROUNDS; round++) {
       const last = round === MAX_TOOL_ROUNDS
@@ -372,8 +372,15 @@ export class ThreadsEngine {
           return text(args.query) ? await this.searchMemory(text(args.query), r) : 'search_memory needs a query.'
         case 'spawn_subtask': {
           if (!text(args.task)) return 'spawn_subtask needs a task.'
-          const sub = await this.createTask({ task: text(args.task), parent: r.id, owner: r.owner, model: r.assistant.model })
-          return `Started subtask ${sub.id}; its result will be reported to the main thread.`
+          try {
+            const sub = await this.createTask({ task: text(args.task), parent: r.id, owner: r.owner, model: r.assistant.model })
+            return `Started subtask ${sub.id}; its result will be reported to the main thread.`
+          } catch (err) {
+            if (!(err instanceof BoundExceededError)) throw err
+            // The thread says so, where people see it, instead of spawning.
+            await this.log.publish(r.id, 'message', { id: `bound-${r.id}-${call.id}`, thread: r.id, role: 'system', author: 'skein', text: `Not spawned: ${err.message}`, ts: now() }, { msgID: `bound:${r.id}:${call.id}` })
+            return `Not spawned: ${err.message}. Do this part yourself.`
+          }
         }
         default:
           return `There is no tool named ${call.function.name}.`
