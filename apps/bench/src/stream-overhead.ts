@@ -2,18 +2,10 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { signToken } from '@skein/kit'
-import { ManagedProcess, NatsServer, freePort, httpAnswers, repoRoot, waitFor } from '@skein/stack'
+import { NatsServer, startServiceProcess, type ManagedProcess } from '@skein/stack'
 import { machine, percentile, progress, writeSection } from './report.js'
 
 const SECRET = 'bench-secret-0123456789abcdef0123456789'
-
-async function serve (name: string, entry: string, env: Record<string, string>): Promise<{ url: string, proc: ManagedProcess }> {
-  const port = await freePort()
-  const proc = new ManagedProcess({ name, command: process.execPath, args: [join(repoRoot, entry)], env: { LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env } })
-  const url = `http://127.0.0.1:${port}`
-  await waitFor(() => httpAnswers(`${url}/health`, (s) => s === 200), { what: name, timeoutMs: 30_000, process: proc })
-  return { url, proc }
-}
 
 /** One streamed chat completion, read to its end: how long it took and how many tokens came. */
 async function stream (url: string, headers: Record<string, string>, n: number): Promise<{ ms: number, tokens: number }> {
@@ -54,10 +46,12 @@ export async function streamOverhead (): Promise<void> {
   const procs: ManagedProcess[] = []
   try {
     progress('stream-overhead: starting NATS, the simulator (unthrottled) and the openai-service')
-    const sim = await serve('model-simulator', 'services/model-simulator/dist/server.js', { SIM_TOKENS_PER_SECOND: '0' })
+    const sim = await startServiceProcess({ name: 'model-simulator', entry: 'services/model-simulator/dist/server.js', env: { SIM_TOKENS_PER_SECOND: '0' } })
     procs.push(sim.proc)
-    const svc = await serve('openai-service', 'services/openai-service/dist/server.js', {
-      NATS_URL: nats.url, OPENAI_BASE_URL: `${sim.url}/v1`, OPENAI_API_KEY: 'bench', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET
+    const svc = await startServiceProcess({
+      name: 'openai-service',
+      entry: 'services/openai-service/dist/server.js',
+      env: { NATS_URL: nats.url, OPENAI_BASE_URL: `${sim.url}/v1`, OPENAI_API_KEY: 'bench', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET }
     })
     procs.push(svc.proc)
     const auth = { authorization: `Bearer ${signToken(SECRET, 'bench', 3600).token}` }

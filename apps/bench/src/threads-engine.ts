@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { signToken } from '@skein/kit'
-import { ManagedProcess, NatsServer, freePort, httpAnswers, repoRoot, waitFor } from '@skein/stack'
+import { NatsServer, startServiceProcess, type ManagedProcess } from '@skein/stack'
 import { machine, percentile, progress, writeSection } from './report.js'
 
 const SECRET = 'bench-secret-0123456789abcdef0123456789'
@@ -19,12 +19,9 @@ export async function threadsEngine (): Promise<void> {
   try {
     progress('threads: starting NATS, the simulator (unthrottled) and the openai-service')
     const start = async (name: string, entry: string, env: Record<string, string>): Promise<string> => {
-      const port = await freePort()
-      const proc = new ManagedProcess({ name, command: process.execPath, args: [join(repoRoot, entry)], env: { LOG_LEVEL: 'warn', PORT: String(port), ...env } })
-      procs.push(proc)
-      const url = `http://127.0.0.1:${port}`
-      await waitFor(() => httpAnswers(`${url}/health`, (s) => s === 200), { what: name, timeoutMs: 30_000, process: proc })
-      return url
+      const service = await startServiceProcess({ name, entry, env })
+      procs.push(service.proc)
+      return service.url
     }
     const sim = await start('model-simulator', 'services/model-simulator/dist/server.js', { SIM_TOKENS_PER_SECOND: '0' })
     const workers = 8

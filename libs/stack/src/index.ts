@@ -13,3 +13,4 @@ export {
   type StackPorts
 } from './stack.js'
 export { freePort, httpAnswers, isListening, waitFor, type WaitOptions } from './wait.js'
+export { startServiceProcess, startSimulator, type ServiceProcess, type ServiceProcessOptions } from './service-process.js'

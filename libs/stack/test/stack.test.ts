@@ -87,6 +87,35 @@ test('the whole stack, started as npm start does, is healthy and documented thro
   t.equal(png.headers.get('content-type'), 'image/png', 'the media URL serves the bytes through the funnel')
   t.equal(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString(), 'PNG')
 
+  // A task runs to completion across the services, and its result lands in memory, found by its words.
+  const authed = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  const task = await (await fetch(`${base}/tasks`, { method: 'POST', headers: authed, body: JSON.stringify({ task: 'Explain how lighthouses guide ships at night' }) })).json() as { id: string }
+  let record: { status: string, result: string | null } = { status: 'planning', result: null }
+  for (let i = 0; i < 300 && !['completed', 'failed'].includes(record.status); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    record = await (await fetch(`${base}/threads/${task.id}`, { headers: authed })).json() as typeof record
+  }
+  t.equal(record.status, 'completed', 'a task completes through the funnel')
+  let hits: Array<{ id: string, metadata: { thread: string } }> = []
+  for (let i = 0; i < 100 && !hits.some((h) => h.id === `answer-${task.id}`); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    hits = (await (await fetch(`${base}/api/memory/search?q=${encodeURIComponent('lighthouses guide ships')}&scope=thread&id=${task.id}`, { headers: authed })).json() as { results: typeof hits }).results ?? []
+  }
+  t.ok(hits.some((h) => h.id === `answer-${task.id}` && h.metadata.thread === task.id), 'memory search finds the task\'s result, scoped to its thread')
+
+  // The search_memory tool: the assistant asks the chroma-service over NATS and uses what it finds.
+  const recall = await (await fetch(`${base}/tasks`, { method: 'POST', headers: authed, body: JSON.stringify({ task: 'Search memory for lighthouses and ships' }) })).json() as { id: string }
+  let recalled: { status: string, result: string | null } = { status: 'planning', result: null }
+  for (let i = 0; i < 300 && !['completed', 'failed'].includes(recalled.status); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    recalled = await (await fetch(`${base}/threads/${recall.id}`, { headers: authed })).json() as typeof recalled
+  }
+  t.equal(recalled.status, 'completed')
+  const notes = (await (await fetch(`${base}/threads/${recall.id}/messages`, { headers: authed })).json() as { messages: Array<{ role: string, text: string }> }).messages
+  const searched = notes.find((m) => m.role === 'system' && m.text.startsWith('Searched memory for'))
+  t.ok(searched, 'the assistant called search_memory, and the thread shows it')
+  t.ok(record.result && searched?.text.includes(`1. ${record.result.slice(0, 80)}`), 'memory answered with the earlier task\'s result first')
+
   const web = await fetch(`http://127.0.0.1:${ports.web}/`)
   t.equal(web.status, 200)
   const html = await web.text()

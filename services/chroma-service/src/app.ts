@@ -2,6 +2,9 @@ import type { FastifyPluginAsync } from 'fastify'
 import { busPlugin } from '@skein/bus'
 import { authPlugin } from '@skein/kit'
 import chromaClient from './plugins/chroma-client.js'
+import embedder from './plugins/embedder.js'
+import memory from './plugins/memory.js'
+import memorySearch from './routes/memory-search.js'
 
 export const PUBLIC_PATHS = ['/health', '/api/health', '/api/docs', '/api/docs/*', '/api/openapi.json']
 
@@ -10,6 +13,9 @@ const app: FastifyPluginAsync = async (fastify) => {
   await fastify.register(authPlugin, { secret: fastify.config.JWT_SECRET, publicPaths: PUBLIC_PATHS })
   await fastify.register(busPlugin, { service: 'chroma-service' })
   await fastify.register(chromaClient)
+  await fastify.register(embedder)
+  await fastify.register(memory)
+  await fastify.register(memorySearch)
 }
 export default app
 
@@ -22,6 +28,9 @@ export const definition = {
     description: 'Vector memory over Chroma: collections, semantic search, and thread memory fed from NATS.',
     uiPath: '/api/docs',
     specPath: '/api/openapi.json',
-    tags: [{ name: 'health', description: 'Liveness and readiness' }]
+    tags: [
+      { name: 'memory', description: 'Conversation memory, indexed from every thread' },
+      { name: 'health', description: 'Liveness and readiness' }
+    ]
   }
 }

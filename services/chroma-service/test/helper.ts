@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildService, loadConfig, signToken } from '@skein/kit'
-import { ChromaServer, NatsServer } from '@skein/stack'
+import { ChromaServer, NatsServer, startSimulator } from '@skein/stack'
 import app, { definition } from '../src/app.js'
 import { ChromaServiceConfig } from '../src/config.js'
 
@@ -24,6 +24,13 @@ export const SECRET = 'service-test-secret-0123456789abcdef0123'
 /** Headers carrying a valid token for `user`. */
 export function auth (user = 'alice'): Record<string, string> {
   return { authorization: `Bearer ${signToken(SECRET, user, 600).token}` }
+}
+
+/** The model simulator (for embeddings) as its own process; its /v1 URL. */
+export async function simulator (t: Test): Promise<string> {
+  const sim = await startSimulator()
+  t.teardown(() => sim.stop())
+  return sim.url
 }
 
 /** The chroma-service, built as the server builds it. */

@@ -2,7 +2,7 @@ import { composeReply, keyTerms, messageText } from './chat-reply.js'
 import type { SimChatRequest } from './chat-request.js'
 import { MissingJsonSchema } from './errors.js'
 import { sampleJson, type JsonSchema } from './json-schema-sample.js'
-import { isTaskPlan, taskPlanAnswer } from './task-plan.js'
+import { isTaskPlan, taskOfMessage, taskPlanAnswer } from './task-plan.js'
 import { chooseToolCall, toolResultReply, type ToolCall } from './tool-calls.js'
 
 /** What the simulated assistant answers: text (plain or JSON), or a call of one of the offered tools. */
@@ -33,7 +33,7 @@ export function answerChat (body: SimChatRequest): ChatAnswer {
   if (!format.json_schema) throw new MissingJsonSchema()
   const { name, schema } = format.json_schema
   const json = isTaskPlan(name, schema as JsonSchema | undefined)
-    ? taskPlanAnswer(schema as JsonSchema | undefined, task, options)
+    ? taskPlanAnswer(schema as JsonSchema | undefined, taskOfMessage(task), options)
     : schema ? sampleJson(schema as JsonSchema, options) : { simulated: true, answer: reply() }
   return { kind: 'text', content: JSON.stringify(json) }
 }

@@ -87,6 +87,15 @@ export function stepTitle (text: string): string {
 }
 
 /**
+ * The task in a planning request: what follows a "Task:" heading when the message has one (the instructions
+ * before it are about planning, not steps of the task), otherwise the whole message.
+ */
+export function taskOfMessage (message: string): string {
+  const m = /(?:^|\n)\s*task:[ \t]*(?:\r?\n)?([\s\S]*)$/i.exec(message)
+  return m?.[1]?.trim() ? m[1].trim() : message
+}
+
+/**
  * Splits a task into steps: a numbered or bulleted list gives one step per item; otherwise separate lines;
  * otherwise sentences; otherwise clauses (", then", " then", " and then", ";", " and "). A step that refers
  * to earlier results ("using the results", "based on", "combine", "summarize", "compare", "finally",

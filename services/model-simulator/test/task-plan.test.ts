@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { Ajv } from 'ajv'
-import { isTaskPlan, planTask, stepTitle, taskPlanAnswer } from '../src/task-plan.js'
+import { isTaskPlan, planTask, stepTitle, taskOfMessage, taskPlanAnswer } from '../src/task-plan.js'
 
 const steps = (task: string): Array<[string, number[]]> => planTask(task).map((s) => [s.instructions, s.depends_on])
 
@@ -53,6 +53,14 @@ test('one sentence splits into clauses on then, and then, ; and and', async (t) 
   t.same(steps('translate the memo; proofread the translation'), [['translate the memo', []], ['proofread the translation', []]])
   t.same(steps('Research cats and dogs'), [['Research cats and dogs', []]], '"and" between nouns is not a clause')
   t.same(steps('Summarize the news and the weather'), [['Summarize the news and the weather', []]])
+})
+
+test('a planning request is planned from the text after its "Task:" heading, not from its instructions', async (t) => {
+  const message = 'Break the task into steps. Steps that do not need each other must not depend on each other.\n\nTask:\nExplain how lighthouses guide ships at night'
+  t.equal(taskOfMessage(message), 'Explain how lighthouses guide ships at night')
+  t.equal(planTask(taskOfMessage(message)).length, 1, 'a one-line task stays one step')
+  t.equal(taskOfMessage('Task: 1. a\n2. b'), '1. a\n2. b')
+  t.equal(taskOfMessage('Write a haiku about autumn'), 'Write a haiku about autumn', 'a message without the heading is the task')
 })
 
 test('a single-step task yields exactly one step', async (t) => {

@@ -1,11 +1,11 @@
-import { join } from 'node:path'
 import { test } from 'tap'
 import { signToken } from '@skein/kit'
-import { ManagedProcess, freePort, httpAnswers, repoRoot, waitFor } from '@skein/stack'
+import { startServiceProcess, type ServiceProcess } from '@skein/stack'
 import type { ThreadEvent, ThreadMessage, ThreadRecord } from '@skein/schemas'
 import { SECRET, nats, simulator } from './helper.js'
 
 const TERMINAL = ['completed', 'failed', 'cancelled']
+const ENTRY = 'services/openai-service/dist/server.js'
 const headers = { authorization: `Bearer ${signToken(SECRET, 'alice', 3600).token}`, 'content-type': 'application/json' }
 
 async function until<V> (what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 60_000): Promise<V> {
@@ -22,13 +22,10 @@ test('killing the openai-service during a step: another instance finishes the ta
   const n = await nats(t)
   const base = await simulator(t, { SIM_TOKENS_PER_SECOND: '25' })
   const env = { NATS_URL: n.url, OPENAI_BASE_URL: base, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET, LOG_LEVEL: 'warn', THREADS_ACK_WAIT_MS: '2000', THREADS_WORKERS: '4' }
-  const start = async (name: string): Promise<{ proc: ManagedProcess, url: string }> => {
-    const port = await freePort()
-    const proc = new ManagedProcess({ name, command: process.execPath, args: [join(repoRoot, 'services', 'openai-service', 'dist', 'server.js')], env: { ...env, PORT: String(port) } })
-    t.teardown(() => proc.stop())
-    const url = `http://127.0.0.1:${port}`
-    await waitFor(() => httpAnswers(`${url}/health`, (s) => s === 200), { what: name, timeoutMs: 30_000, process: proc })
-    return { proc, url }
+  const start = async (name: string): Promise<ServiceProcess> => {
+    const service = await startServiceProcess({ name, entry: ENTRY, env })
+    t.teardown(() => service.stop())
+    return service
   }
   const get = async <V>(url: string): Promise<V> => await (await fetch(url, { headers })).json() as V
 
@@ -59,11 +56,9 @@ test('killing the openai-service during a step: another instance finishes the ta
 test('the events endpoint replays after Last-Event-ID, then follows live, with no gap and no repeat', async (t) => {
   const n = await nats(t)
   const base = await simulator(t, { SIM_TOKENS_PER_SECOND: '100' })
-  const port = await freePort()
-  const proc = new ManagedProcess({ name: 'openai-service', command: process.execPath, args: [join(repoRoot, 'services', 'openai-service', 'dist', 'server.js')], env: { NATS_URL: n.url, OPENAI_BASE_URL: base, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET, LOG_LEVEL: 'warn', PORT: String(port) } })
-  t.teardown(() => proc.stop())
-  const url = `http://127.0.0.1:${port}`
-  await waitFor(() => httpAnswers(`${url}/health`, (s) => s === 200), { what: 'openai-service', timeoutMs: 30_000, process: proc })
+  const service = await startServiceProcess({ name: 'openai-service', entry: ENTRY, env: { NATS_URL: n.url, OPENAI_BASE_URL: base, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET } })
+  t.teardown(() => service.stop())
+  const url = service.url
 
   const read = async (after: number | null, stopWhen: (events: ThreadEvent[]) => boolean): Promise<ThreadEvent[]> => {
     const controller = new AbortController()

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildService, loadConfig, signToken } from '@skein/kit'
-import { ManagedProcess, NatsServer, freePort, httpAnswers, repoRoot, waitFor } from '@skein/stack'
+import { NatsServer, startSimulator } from '@skein/stack'
 import app, { definition } from '../src/app.js'
 import { OpenAIServiceConfig } from '../src/config.js'
 
@@ -17,17 +17,9 @@ export async function nats (t: Test): Promise<NatsServer> {
 
 /** The model simulator as its own process (as npm start runs it), on a free port; its /v1 URL. */
 export async function simulator (t: Test, env: Record<string, string> = {}): Promise<string> {
-  const port = await freePort()
-  const proc = new ManagedProcess({
-    name: 'model-simulator',
-    command: process.execPath,
-    args: [join(repoRoot, 'services', 'model-simulator', 'dist', 'server.js')],
-    env: { PORT: String(port), LOG_LEVEL: 'warn', SIM_TOKENS_PER_SECOND: '0', ...env }
-  })
-  t.teardown(() => proc.stop())
-  const url = `http://127.0.0.1:${port}`
-  await waitFor(() => httpAnswers(`${url}/health`), { what: 'model simulator', timeoutMs: 15_000, process: proc })
-  return `${url}/v1`
+  const sim = await startSimulator(env)
+  t.teardown(() => sim.stop())
+  return sim.url
 }
 
 export const SECRET = 'service-test-secret-0123456789abcdef0123'

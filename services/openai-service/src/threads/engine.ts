@@ -368,8 +368,12 @@ export class ThreadsEngine {
     const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '')
     try {
       switch (call.function.name) {
-        case 'search_memory':
-          return text(args.query) ? await this.searchMemory(text(args.query), r) : 'search_memory needs a query.'
+        case 'search_memory': {
+          if (!text(args.query)) return 'search_memory needs a query.'
+          const found = await this.searchMemory(text(args.query), r)
+          await this.log.publish(r.id, 'message', { id: `tool-${r.id}-${call.id}`, thread: r.id, role: 'system', author: 'skein', text: `Searched memory for "${text(args.query)}":\n${found}`, ts: now() }, { msgID: `tool:${r.id}:${call.id}` })
+          return found
+        }
         case 'spawn_subtask': {
           if (!text(args.task)) return 'spawn_subtask needs a task.'
           try {
