@@ -25,6 +25,19 @@ export const subjects = {
   cancelThreads: 'skein.control.cancel',
   /** Request/reply: the chroma-service answers memory searches `{ query, scope?, id?, k? }` → `{ results }`. */
   memorySearch: 'skein.memory.search',
+  /**
+   * Request/reply to the openai-service instances (queue group `threads`): `skein.rpc.threads.<op>` with
+   * `ThreadsRpcRequest` → `ThreadsRpcReply`. The funnel asks through these; so may any other service.
+   */
+  threadsRpc: (op: string): string => `skein.rpc.threads.${assertToken(op, 'operation')}`,
+  allThreadsRpc: 'skein.rpc.threads.*',
+  /** Volatile room traffic between funnels (core NATS, never stored): `skein.room.<room>.presence|typing`. */
+  roomVolatile: (room: string, kind: 'presence' | 'typing'): string => `skein.room.${assertToken(room, 'room')}.${kind}`,
+  allRoomVolatile: 'skein.room.*.*',
+  /** A funnel that starts asks the others to announce their rooms' members at once. */
+  presenceSync: 'skein.presence.sync',
+  /** Scatter-gather: every funnel and openai-service instance answers with its own counts. */
+  statsRequest: 'skein.stats.request',
   work: (kind: string): string => `skein.work.${kind}`,
   allWork: 'skein.work.>'
 } as const

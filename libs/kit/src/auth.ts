@@ -13,6 +13,8 @@ export const AuthConfig = Type.Object({
 
 export const USER_NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 const USER = new RegExp(USER_NAME)
+/** The name Skein's own services act under between themselves (over NATS); no token may carry it. */
+export const SYSTEM_USER = 'skein'
 
 export const MissingTokenError = createError('AUTH_MISSING_TOKEN', 'A Skein token is required: send "Authorization: Bearer <token>" (get one from POST /auth/token)', 401)
 export const InvalidTokenError = createError<[string]>('AUTH_INVALID_TOKEN', 'The token is not valid: %s', 401)
@@ -68,6 +70,7 @@ export function verifyToken (secret: string, token: string, now = Date.now()): T
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InvalidTokenError('bad signature')
   if (typeof payload.exp !== 'number') throw new InvalidTokenError('it has no expiry (exp)')
   if (typeof payload.sub !== 'string' || !USER.test(payload.sub)) throw new InvalidTokenError('it names no valid user (sub)')
+  if (payload.sub === SYSTEM_USER) throw new InvalidTokenError(`"${SYSTEM_USER}" is reserved for Skein's own services`)
   const seconds = now / 1000
   if (seconds >= payload.exp) throw new ExpiredTokenError()
   if (typeof payload.nbf === 'number' && seconds + 5 < payload.nbf) throw new InvalidTokenError('it is not valid yet (nbf)')

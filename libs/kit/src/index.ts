@@ -4,6 +4,7 @@ export {
   ExpiredTokenError,
   InvalidTokenError,
   MissingTokenError,
+  SYSTEM_USER,
   USER_NAME,
   authPlugin,
   requestToken,

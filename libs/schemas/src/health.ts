@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { RealtimeStats } from './realtime.js'
 
 export const HealthStatus = Type.Union([Type.Literal('ok'), Type.Literal('degraded')])
 export type HealthStatus = Static<typeof HealthStatus>
@@ -47,7 +48,8 @@ export const StackHealth = Type.Object(
       chroma: DependencyHealth,
       nats: DependencyHealth,
       chromadb: DependencyHealth
-    })
+    }),
+    realtime: Type.Optional(RealtimeStats)
   },
   { title: 'StackHealth' }
 )

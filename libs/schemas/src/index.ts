@@ -35,5 +35,26 @@ export {
   ThreadStatus,
   ThreadTree,
   ThreadUsage,
+  ThreadsRpcOp,
+  ThreadsRpcReply,
+  ThreadsRpcRequest,
   WorkItem
 } from './threads.js'
+export {
+  Ack,
+  CloseCodes,
+  ClientEvents,
+  ClientFrame,
+  ErrorEvent,
+  MAIN_ROOM,
+  RealtimeStats,
+  RoomId,
+  SEQUENCED_EVENTS,
+  ServerEvents,
+  ThreadSummary,
+  type ClientEventData,
+  type ClientEventName,
+  type ServerEventData,
+  type ServerEventName,
+  type ServerFrame
+} from './realtime.js'

@@ -42,6 +42,8 @@ export const ThreadRecord = Type.Object({
   error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
   usage: ThreadUsage,
   owner: Type.String({ description: 'The user who started it' }),
+  private: Type.Optional(Type.Boolean({ description: 'A private room: only the owner and members may read or join it' })),
+  members: Type.Optional(Type.Array(Type.String(), { description: 'Who may join a private room, besides its owner' })),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   closedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
@@ -60,7 +62,12 @@ export const ThreadMessage = Type.Object({
   text: Type.String(),
   ts: Type.String({ format: 'date-time' }),
   /** A report or final answer names the thread it comes from. */
-  from: Type.Optional(Type.String())
+  from: Type.Optional(Type.String()),
+  /** An assistant's reply: the user message it answers, the model, why it ended, the tokens it used. */
+  inReplyTo: Type.Optional(Type.String()),
+  model: Type.Optional(Type.String()),
+  finishReason: Type.Optional(Type.String({ description: 'stop, length, stopped (a user stopped it), error' })),
+  usage: Type.Optional(ThreadUsage)
 }, { title: 'ThreadMessage' })
 export type ThreadMessage = Static<typeof ThreadMessage>
 
@@ -92,6 +99,8 @@ export const WorkItem = Type.Object({
   thread: Type.String(),
   /** For a reply: the user message answered. */
   message: Type.Optional(Type.String()),
+  /** For a reply: the model asked for (default: the thread's assistant's). */
+  model: Type.Optional(Type.String()),
   requestId: Type.Optional(Type.String())
 }, { title: 'WorkItem' })
 export type WorkItem = Static<typeof WorkItem>
@@ -118,3 +127,28 @@ export const PostMessageBody = Type.Object({
   text: Type.String({ minLength: 1, maxLength: 16000, examples: ['What did the last task conclude?'] })
 }, { additionalProperties: false, title: 'PostMessageBody' })
 export type PostMessageBody = Static<typeof PostMessageBody>
+
+/** The operations the openai-service answers over NATS request/reply on `skein.rpc.threads.<op>`. */
+export const ThreadsRpcOp = Type.Union([
+  Type.Literal('get'), // { thread } → ThreadRecord (only if the user may read it)
+  Type.Literal('create_room'), // { room?, model?, private?, members? } → ThreadRecord
+  Type.Literal('llm_request'), // { thread, text, model?, session? } → { message: ThreadMessage, replyId }
+  Type.Literal('post'), // { thread, text, session? } → ThreadMessage (a user message, no assistant reply)
+  Type.Literal('create_task'), // { task, parent? , model? } → ThreadRecord
+  Type.Literal('cancel') // { thread } → { cancelled: string[], stopped: boolean }
+])
+export type ThreadsRpcOp = Static<typeof ThreadsRpcOp>
+
+/** Every request names the user it is made for (authenticated by the caller) and may carry the request id. */
+export const ThreadsRpcRequest = Type.Object({
+  user: Type.String(),
+  requestId: Type.Optional(Type.String()),
+  data: Type.Record(Type.String(), Type.Unknown())
+}, { title: 'ThreadsRpcRequest' })
+export type ThreadsRpcRequest = Static<typeof ThreadsRpcRequest>
+
+export const ThreadsRpcReply = Type.Union([
+  Type.Object({ ok: Type.Literal(true), data: Type.Unknown() }),
+  Type.Object({ ok: Type.Literal(false), error: Type.Object({ code: Type.String(), message: Type.String(), status: Type.Integer() }) })
+], { title: 'ThreadsRpcReply' })
+export type ThreadsRpcReply = Static<typeof ThreadsRpcReply>

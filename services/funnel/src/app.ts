@@ -4,6 +4,7 @@ import websocket from '@fastify/websocket'
 import { busPlugin } from '@skein/bus'
 import { authPlugin } from '@skein/kit'
 import { registerProxies } from './plugins/proxy.js'
+import realtime from './plugins/realtime.js'
 import health from './routes/health.js'
 import ws from './routes/ws.js'
 
@@ -18,9 +19,10 @@ export const PUBLIC_PATHS = [
 const app: FastifyPluginAsync = async (fastify) => {
   const origins = fastify.config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
   await fastify.register(cors, { origin: origins, credentials: false, maxAge: 600, exposedHeaders: ['x-request-id'] })
-  await fastify.register(websocket, { options: { maxPayload: 65_536, perMessageDeflate: false } })
+  await fastify.register(websocket, { options: { maxPayload: fastify.config.WS_MAX_PAYLOAD_BYTES, perMessageDeflate: false } })
   await fastify.register(authPlugin, { secret: fastify.config.JWT_SECRET, publicPaths: PUBLIC_PATHS })
   await fastify.register(busPlugin, { service: 'funnel' })
+  await fastify.register(realtime)
   await fastify.register(health)
   await fastify.register(ws)
   await registerProxies(fastify)

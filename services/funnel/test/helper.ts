@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildService, loadConfig, signToken } from '@skein/kit'
-import { NatsServer } from '@skein/stack'
+import { NatsServer, startServiceProcess, startSimulator } from '@skein/stack'
 import app, { definition } from '../src/app.js'
 import { FunnelConfig } from '../src/config.js'
 
@@ -59,4 +59,22 @@ export async function build (t: Test, env: Record<string, string>): Promise<{ ap
   t.teardown(() => fastify.close())
   const url = await fastify.listen({ host: '127.0.0.1', port: 0 })
   return { app: fastify, url }
+}
+
+/** The threads engine behind the funnel: the model simulator and a real openai-service process, on `natsUrl`. */
+export async function threadsEngine (t: Test, natsUrl: string, simEnv: Record<string, string> = {}): Promise<{ url: string, sim: string }> {
+  const sim = await startSimulator(simEnv)
+  t.teardown(() => sim.stop())
+  const svc = await startServiceProcess({
+    name: 'openai-service',
+    entry: 'services/openai-service/dist/server.js',
+    env: { NATS_URL: natsUrl, OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET }
+  })
+  t.teardown(() => svc.stop())
+  return { url: svc.url, sim: sim.url }
+}
+
+/** A token for `user`, valid for `ttl` seconds. */
+export function token (user = 'alice', ttl = 600): string {
+  return signToken(SECRET, user, ttl).token
 }

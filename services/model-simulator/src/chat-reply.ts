@@ -44,14 +44,34 @@ const CLOSERS = [
   'That should give you a solid place to start.'
 ]
 
+const MORE = [
+  (t: string, u: string) => `Another angle on ${t} is ${u}, which changes the order in which things should happen.`,
+  (t: string, u: string) => `When ${t} grows, ${u} tends to matter more, so it pays to keep an eye on it early.`,
+  (t: string, u: string) => `A common mistake with ${t} is to skip ${u}; checking it first saves time later.`,
+  (t: string, u: string) => `In practice ${t} and ${u} are easier to handle together than one after the other.`,
+  (t: string, u: string) => `Looking back at ${t}, the part about ${u} is where most of the real decisions are made.`
+]
+/** The longest answer the simulator writes on request. */
+export const MAX_REQUESTED_WORDS = 4000
+
+/** "… in 500 words", "a 300-word answer", "about 200 tokens": the length the last message asks for. */
+const LENGTH_REQUEST = /\b(\d{1,5})[\s-]*(?:words?|tokens?)\b/i
+
+export function requestedWords (text: string): number | undefined {
+  const m = LENGTH_REQUEST.exec(text)
+  const n = m ? Number(m[1]) : NaN
+  return Number.isFinite(n) && n > 0 ? Math.min(n, MAX_REQUESTED_WORDS) : undefined
+}
+
 /**
  * A fluent, deterministic reply built from the conversation (not an echo): it names the key terms of the
- * last user message, recalls the previous one, and is marked as simulated.
+ * last user message, recalls the previous one, and is marked as simulated. A message that asks for a length
+ * ("in 500 words") gets an answer of that many words.
  */
 export function composeReply (messages: ChatMessage[]): string {
   const users = messages.filter((m) => m.role === 'user').map(messageText)
   const last = users[users.length - 1] ?? messageText(messages[messages.length - 1] ?? { role: 'user', content: '' })
-  const terms = keyTerms(last)
+  const terms = keyTerms(last.replace(LENGTH_REQUEST, ' '))
   const topic = list(terms.length ? terms : ['your message'])
   const seed = hash32(messages.map((m) => `${m.role}:${messageText(m)}`).join('\n'))
   const pick = <T>(arr: T[], salt: number): T => arr[(seed + salt) % arr.length]!
@@ -61,7 +81,17 @@ export function composeReply (messages: ChatMessage[]): string {
   parts.push(pick(MIDDLES, 1)(terms[0] ?? 'it'))
   if (terms.length > 1) parts.push(`Then look at how ${list(terms.slice(1))} relate to ${terms[0]}, since that is where the details matter.`)
   parts.push(pick(CLOSERS, 2))
-  return parts.join(' ')
+  const wanted = requestedWords(last)
+  if (wanted === undefined) return parts.join(' ')
+  const closer = parts.pop()!
+  const vocabulary = terms.length ? terms : ['your message']
+  const count = (): number => tokenize(parts.join(' ')).length
+  for (let i = 0; count() < wanted - tokenize(closer).length; i++) {
+    const t = vocabulary[i % vocabulary.length]!
+    const u = vocabulary[(i + 1) % vocabulary.length] === t ? 'the details' : vocabulary[(i + 1) % vocabulary.length]!
+    parts.push(pick(MORE, 3 + i)(t, u))
+  }
+  return tokenize(`${parts.join(' ')} ${closer}`).slice(0, wanted).join('')
 }
 
 /** Splits a reply into stream tokens: each word with its leading space, as real tokenizers tend to. */

@@ -33,14 +33,15 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     logLevel: 'warn',
     schema: {
       tags: ['health'],
-      summary: 'Health of the whole stack: funnel, openai-service, chroma-service, NATS and Chroma',
+      summary: 'Health of the whole stack: funnel, openai-service, chroma-service, NATS and Chroma; realtime counts cluster-wide',
       response: { 200: StackHealth, 503: StackHealth }
     }
   }, async (request, reply) => {
-    const [self, openai, chroma] = await Promise.all([
+    const [self, openai, chroma, realtime] = await Promise.all([
       fastify.health.report(),
       service(OPENAI_SERVICE_URL, request.id),
-      service(CHROMA_SERVICE_URL, request.id)
+      service(CHROMA_SERVICE_URL, request.id),
+      fastify.realtime.stats()
     ])
     const nats = self.dependencies.nats ?? { status: 'down' as const, message: 'not checked' }
     const chromadb = chroma.report?.dependencies.chromadb ?? { status: 'down' as const, message: 'unknown: the chroma-service is not reachable' }
@@ -52,7 +53,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
       chromadb
     }
     const down = Object.entries(services).filter(([, s]) => s.status !== 'up').map(([n]) => n)
-    return reply.code(down.length ? 503 : 200).send({ status: down.length ? 'degraded' : 'ok', down, services })
+    return reply.code(down.length ? 503 : 200).send({ status: down.length ? 'degraded' : 'ok', down, services, realtime })
   })
 }
 export default health

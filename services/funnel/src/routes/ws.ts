@@ -1,30 +1,37 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
+import { createError, requestToken, verifyToken } from '@skein/kit'
+import { onFrame } from '../realtime/handlers.js'
+import { frame } from '../realtime/hub.js'
+
+const ForeignOriginError = createError<[string]>('FUNNEL_FORBIDDEN_ORIGIN', 'Origin %s may not open a WebSocket here (CORS_ORIGINS lists the allowed ones)', 403)
 
 /**
- * `/ws`: the funnel's own WebSocket route, kept apart from the proxied paths. This foundation answers the
- * connect `status` and refuses what it does not know yet with an `error` event; rooms, presence, typing and
- * streamed tokens arrive with the realtime work.
+ * `/ws`: the funnel's own WebSocket route, kept apart from the proxied paths. The token (header or `?token=`)
+ * is checked before the upgrade by the auth plugin, the Origin here: a refused handshake never gets a 101.
  */
 const ws: FastifyPluginAsync = async (fastify) => {
-  fastify.get('/ws', { websocket: true }, (socket, request) => {
-    const sessionId = randomUUID()
-    // The listener is attached before any await, so no early frame is lost.
-    socket.on('message', (raw, isBinary) => {
-      let frame: unknown
-      try {
-        frame = isBinary ? undefined : JSON.parse(raw.toString('utf8'))
-      } catch {
-        frame = undefined
-      }
-      const id = typeof frame === 'object' && frame !== null && typeof (frame as { id?: unknown }).id === 'string' ? (frame as { id: string }).id : undefined
-      const event = typeof frame === 'object' && frame !== null ? (frame as { event?: unknown }).event : undefined
-      const error = typeof event !== 'string'
-        ? { code: 'FUNNEL_BAD_FRAME', message: 'frames are JSON objects: { "event": "<name>", "data": { … }, "id"?: "<client id>" }' }
-        : { code: 'FUNNEL_UNKNOWN_EVENT', message: `unknown event "${event.slice(0, 64)}"` }
-      socket.send(JSON.stringify({ event: 'error', ...(id ? { id } : {}), data: error }))
+  const origins = new Set(fastify.config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean))
+  const hub = fastify.realtime
+
+  fastify.get('/ws', {
+    websocket: true,
+    preValidation: async (request) => {
+      const origin = request.headers.origin
+      if (origin !== undefined && !origins.has(origin)) throw new ForeignOriginError(origin.slice(0, 200))
+    }
+  }, (socket, request) => {
+    // The auth plugin verified this token before the upgrade; its expiry closes the socket when it comes.
+    const claims = verifyToken(fastify.config.JWT_SECRET, requestToken(request) ?? '')
+    const session = hub.connect(socket, claims.sub, claims.exp * 1000, request.id)
+    // Listeners are attached before anything else, so no early frame is lost.
+    socket.on('message', (raw, isBinary) => { void onFrame(hub, session, raw, isBinary, request.log) })
+    socket.on('pong', () => { session.alive = true })
+    socket.on('close', () => hub.disconnect(session))
+    socket.on('error', (err) => {
+      request.log.info({ err: err.message, session: session.id }, 'WebSocket error')
+      hub.disconnect(session)
     })
-    socket.send(JSON.stringify({ event: 'status', data: { sessionId, requestId: request.id } }))
+    session.send(frame('status', { user: claims.sub, sessionId: session.id, funnel: hub.localStats().instance, requestId: request.id, expiresAt: new Date(claims.exp * 1000).toISOString() }))
   })
 }
 export default ws

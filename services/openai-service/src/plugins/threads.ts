@@ -1,8 +1,10 @@
+import { hostname } from 'node:os'
 import fp from 'fastify-plugin'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { THREADS_BUCKET, THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
 import { ThreadsEngine } from '../threads/engine.js'
+import { serveThreadsRpc } from '../threads/threads-rpc.js'
 import { ThreadLog } from '../threads/thread-log.js'
 import { ThreadStore } from '../threads/thread-store.js'
 import { WorkQueue } from '../threads/work-queue.js'
@@ -40,19 +42,32 @@ export default fp(async function threads (fastify) {
   const log = new ThreadLog(js, jsm)
   const queue = new WorkQueue(js, jsm, { concurrency: c.THREADS_WORKERS, ackWaitMs: c.THREADS_ACK_WAIT_MS, maxDeliver: c.THREADS_STEP_ATTEMPTS, replicas: c.NATS_REPLICAS }, fastify.log)
   await queue.setup()
-  const engine = new ThreadsEngine(store, log, fastify.models.chat, (item, msgID) => queue.enqueue(item, msgID), {
-    maxDepth: c.THREADS_MAX_DEPTH,
-    maxChildren: c.THREADS_MAX_CHILDREN,
-    maxThreadsPerRoot: c.THREADS_MAX_PER_ROOT,
-    maxTokensPerRoot: c.THREADS_MAX_TOKENS_PER_ROOT,
-    stepTimeoutMs: c.THREADS_STEP_TIMEOUT_MS
-  }, () => fastify.models.router.defaultModel, fastify.log, async (query, thread) => {
-    try {
-      const reply = await fastify.nats.request(subjects.memorySearch, JSON.stringify({ query, scope: 'main', k: 5, thread: thread.id }), { timeout: 2_000 })
-      const { results } = reply.json<{ results: Array<{ text: string, score: number }> }>()
-      return results.length ? results.map((x, i) => `${i + 1}. ${x.text}`).join('\n') : 'Nothing in memory matches.'
-    } catch (err) {
-      return `Memory is not available right now (${err instanceof Error ? err.message : String(err)}); go on without it.`
+  const engine = new ThreadsEngine({
+    store,
+    log,
+    chat: fastify.models.chat,
+    enqueue: (item, msgID) => queue.enqueue(item, msgID),
+    limits: {
+      maxDepth: c.THREADS_MAX_DEPTH,
+      maxChildren: c.THREADS_MAX_CHILDREN,
+      maxThreadsPerRoot: c.THREADS_MAX_PER_ROOT,
+      maxTokensPerRoot: c.THREADS_MAX_TOKENS_PER_ROOT,
+      stepTimeoutMs: c.THREADS_STEP_TIMEOUT_MS
+    },
+    defaultModel: () => fastify.models.router.defaultModel,
+    checkModel: async (model) => { await fastify.models.router.resolve(model) },
+    logger: fastify.log,
+    searchMemory: async (query, thread) => {
+      try {
+        const reply = await fastify.nats.request(subjects.memorySearch, JSON.stringify({ query, scope: 'main', k: 5, thread: thread.id, user: thread.owner }), { timeout: 2_000 })
+        const { results } = reply.json<{ results: Array<{ text: string, score: number }> }>()
+        return results.length ? results.map((x, i) => `${i + 1}. ${x.text}`).join('\n') : 'Nothing in memory matches.'
+      } catch (err) {
+        return `Memory is not available right now (${err instanceof Error ? err.message : String(err)}); go on without it.`
+      }
+    },
+    abortEverywhere: (threads) => {
+      if (threads.length) fastify.nats.publish(subjects.cancelThreads, JSON.stringify({ threads }))
     }
   })
   await engine.ensureMain()
@@ -68,10 +83,20 @@ export default fp(async function threads (fastify) {
     }
   })
   fastify.decorate('threads', { engine, store, log })
+  const rpc = serveThreadsRpc(fastify.nats, engine, fastify.log)
+  const stats = fastify.nats.subscribe(subjects.statsRequest, {
+    callback: (err, m) => {
+      if (err) return
+      const generations = Object.fromEntries(fastify.models.usage.snapshot().filter((u) => u.active > 0).map((u) => [u.model, u.active]))
+      m.respond(JSON.stringify({ kind: 'openai-service', instance: `${hostname()}:${process.pid}`, generations }))
+    }
+  })
   queue.start(engine)
 
   fastify.addHook('onClose', async () => {
     cancels.unsubscribe()
+    rpc.unsubscribe()
+    stats.unsubscribe()
     await queue.stop()
   })
 }, { name: 'threads', dependencies: ['@skein/bus', 'models'] })

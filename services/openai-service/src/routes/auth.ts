@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { USER_NAME, createError, signToken } from '@skein/kit'
+import { SYSTEM_USER, USER_NAME, createError, signToken } from '@skein/kit'
 import { ErrorBody } from '@skein/schemas'
 
 const DevLoginDisabledError = createError('AUTH_DEV_LOGIN_DISABLED', 'The dev login is off (AUTH_DEV_LOGIN=false): tokens come from your identity provider, signed with JWT_SECRET', 403)
+const ReservedUserError = createError<[string]>('AUTH_RESERVED_USER', '"%s" is reserved for Skein\'s own services: pick another name', 400)
 
 /** `POST /auth/token { user }`: the local stack's dev login, on unless AUTH_DEV_LOGIN=false. */
 const auth: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -15,11 +16,13 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
       body: Type.Object({ user: Type.String({ pattern: USER_NAME, examples: ['alice'], description: 'Letters, digits, _ . -; up to 64' }) }, { additionalProperties: false }),
       response: {
         200: Type.Object({ token: Type.String(), user: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
+        400: ErrorBody,
         403: ErrorBody
       }
     }
   }, async (request) => {
     if (!AUTH_DEV_LOGIN) throw new DevLoginDisabledError()
+    if (request.body.user === SYSTEM_USER) throw new ReservedUserError(SYSTEM_USER)
     const { token, claims } = signToken(JWT_SECRET, request.body.user, AUTH_TOKEN_TTL_S)
     return { token, user: claims.sub, expiresAt: new Date(claims.exp * 1000).toISOString() }
   })

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { Type } from 'typebox'
 import { THREADS_STREAM, subjects } from '@skein/bus'
 import { startEventStream } from '@skein/kit'
 import { CreateTaskBody, ErrorBody, PostMessageBody, ThreadMessage, ThreadRecord, ThreadStatus, ThreadTree, type ThreadEventPayload } from '@skein/schemas'
-import { MAIN_THREAD } from '../threads/engine.js'
+import { MAIN_THREAD, canAccess } from '../threads/engine.js'
+
+const user = (request: FastifyRequest): string => request.user ?? 'unknown'
 
 const ThreadId = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', examples: ['main'] }) })
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody }
@@ -30,15 +33,15 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       }),
       response: { 200: Type.Object({ threads: Type.Array(ThreadRecord) }), ...errors }
     }
-  }, async (request) => ({ threads: await store.list(request.query) }))
+  }, async (request) => ({ threads: (await store.list(request.query)).filter((r) => canAccess(r, user(request))) }))
 
   fastify.get('/threads/:id', {
     schema: { tags: ['threads'], summary: 'A thread\'s record: task, assistant, status, children, result, usage', security: [{ bearerAuth: [] }], params: ThreadId, response: { 200: ThreadRecord, ...errors } }
-  }, async (request) => await engine.get(request.params.id))
+  }, async (request) => await engine.getFor(request.params.id, user(request)))
 
   fastify.get('/threads/:id/tree', {
     schema: { tags: ['threads'], summary: 'The thread and all its descendants with their statuses', security: [{ bearerAuth: [] }], params: ThreadId, response: { 200: ThreadTree, ...errors } }
-  }, async (request) => await engine.tree(request.params.id))
+  }, async (request) => await engine.tree(request.params.id, user(request)))
 
   fastify.get('/threads/:id/messages', {
     schema: {
@@ -50,7 +53,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Object({ messages: Type.Array(ThreadMessage) }), ...errors }
     }
   }, async (request) => {
-    await engine.get(request.params.id)
+    await engine.getFor(request.params.id, user(request))
     return { messages: await log.messages(request.params.id, request.query.after ?? 0) }
   })
 
@@ -64,7 +67,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 201: ThreadMessage, ...errors }
     }
   }, async (request, reply) => {
-    const message = await engine.postMessage(request.params.id, request.body.text, request.user ?? 'unknown', request.id)
+    const message = await engine.postMessage(request.params.id, request.body.text, user(request), { requestId: request.id })
     return reply.code(201).send(message)
   })
 
@@ -96,9 +99,22 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Object({ cancelled: Type.Array(Type.String()) }), ...errors }
     }
   }, async (request) => {
-    const cancelled = await engine.cancel(request.params.id)
-    fastify.nats.publish(subjects.cancelThreads, JSON.stringify({ threads: cancelled }))
-    return { cancelled }
+    await engine.getFor(request.params.id, user(request))
+    return { cancelled: await engine.cancel(request.params.id) }
+  })
+
+  fastify.post('/threads/:id/stop', {
+    schema: {
+      tags: ['threads'],
+      summary: 'Stop the answers being generated in a thread; the thread stays open',
+      description: 'Each answer under way ends with the text it had, marked finishReason "stopped". Any instance may be generating it: every one hears the stop.',
+      security: [{ bearerAuth: [] }],
+      params: ThreadId,
+      response: { 200: Type.Object({ stopped: Type.Boolean() }), ...errors }
+    }
+  }, async (request) => {
+    engine.stop((await engine.getFor(request.params.id, user(request))).id)
+    return { stopped: true }
   })
 
   fastify.get('/threads/:id/events', {
@@ -113,7 +129,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.String({ description: 'text/event-stream' }), ...errors }
     }
   }, async (request, reply) => {
-    await engine.get(request.params.id)
+    await engine.getFor(request.params.id, user(request))
     const after = Number(request.headers['last-event-id'] ?? request.query.after ?? 0)
     // One ordered consumer replays from `after` and goes on with the live tail: there is no seam to lose at.
     const consumer = await jetstream(fastify.nats).consumers.get(THREADS_STREAM, {

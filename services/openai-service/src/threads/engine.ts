@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
+import { SYSTEM_USER } from '@skein/kit'
 import { TERMINAL_STATUSES, type ChatMessage, type ThreadKind, type ThreadMessage, type ThreadRecord, type ThreadStatus, type ThreadTree, type WorkItem } from '@skein/schemas'
 import type { ChatModels, ChatResult, ToolCall } from '../models/chat-stream.js'
-import { BoundExceededError, MainThreadError, ThreadClosedError, ThreadNotFoundError } from './errors.js'
+import { BoundExceededError, MainThreadError, NotAConversationError, ThreadClosedError, ThreadNotFoundError } from './errors.js'
 import { MAX_TOOL_ROUNDS, PLANNING_PROMPT, SEARCH_MEMORY_TOOL, SPAWN_SUBTASK_TOOL, TASK_PLAN_FORMAT, instructionsFor, parsePlan } from './assistant.js'
 import type { ThreadLog } from './thread-log.js'
 import type { ThreadStore } from './thread-store.js'
@@ -22,6 +23,31 @@ export type Enqueue = (item: WorkItem, msgID: string) => Promise<void>
 /** Searches memory for the search_memory tool (the chroma-service, over NATS request/reply). */
 export type MemorySearch = (query: string, thread: ThreadRecord) => Promise<string>
 
+export interface EngineDeps {
+  store: ThreadStore
+  log: ThreadLog
+  chat: ChatModels
+  enqueue: Enqueue
+  limits: ThreadLimits
+  defaultModel: () => string
+  /** Throws (a 400 naming the known models) when no backend serves `model`. */
+  checkModel: (model: string) => Promise<void>
+  logger: FastifyBaseLogger
+  searchMemory: MemorySearch
+  /** Tells every instance, this one included, to abort its model calls for these threads. */
+  abortEverywhere: (threads: string[]) => void
+}
+
+/** Whether `user` may read, join and write to a thread: a private room is for its owner and members only. */
+export function canAccess (r: ThreadRecord, user: string): boolean {
+  return r.private !== true || user === SYSTEM_USER || r.owner === user || (r.members ?? []).includes(user)
+}
+
+/** The fields a thread inherits from its parent: a task in a private room is private to the same people. */
+const accessOf = (r: ThreadRecord): Pick<ThreadRecord, 'private' | 'members'> => (r.private ? { private: true, members: r.members ?? [] } : {})
+/** Marks the lifecycle events of a private thread, so that the funnel keeps them out of the main room. */
+const visibility = (r: ThreadRecord): { private?: true } => (r.private ? { private: true } : {})
+
 const isTerminal = (s: ThreadStatus): boolean => TERMINAL_STATUSES.includes(s)
 const now = (): string => new Date().toISOString()
 const TOKEN_PUBLISH_WINDOW = 64
@@ -33,21 +59,33 @@ const TOKEN_PUBLISH_WINDOW = 64
  * up where another stopped, and every handler is idempotent.
  */
 export class ThreadsEngine {
-  /** Model calls under way in this process, by thread, so a cancel can abort them. */
-  private readonly inFlight = new Map<string, AbortController>()
+  /** Model calls under way in this process, by thread (a conversation may answer several at once). */
+  private readonly inFlight = new Map<string, Set<AbortController>>()
+  private readonly store: ThreadStore
+  private readonly log: ThreadLog
+  private readonly chat: ChatModels
+  private readonly enqueue: Enqueue
+  private readonly limits: ThreadLimits
+  private readonly defaultModel: () => string
+  private readonly checkModel: (model: string) => Promise<void>
+  private readonly logger: FastifyBaseLogger
+  private readonly searchMemory: MemorySearch
+  private readonly abortEverywhere: (threads: string[]) => void
 
-  constructor (
-    private readonly store: ThreadStore,
-    private readonly log: ThreadLog,
-    private readonly chat: ChatModels,
-    private readonly enqueue: Enqueue,
-    private readonly limits: ThreadLimits,
-    private readonly defaultModel: () => string,
-    private readonly logger: FastifyBaseLogger,
-    private readonly searchMemory: MemorySearch
-  ) {}
+  constructor (deps: EngineDeps) {
+    this.store = deps.store
+    this.log = deps.log
+    this.chat = deps.chat
+    this.enqueue = deps.enqueue
+    this.limits = deps.limits
+    this.defaultModel = deps.defaultModel
+    this.checkModel = deps.checkModel
+    this.logger = deps.logger
+    this.searchMemory = deps.searchMemory
+    this.abortEverywhere = deps.abortEverywhere
+  }
 
-  private record (kind: ThreadKind, fields: { id: string, parent: string | null, root: string, depth: number, task: string, owner: string, model?: string, status: ThreadStatus, dependsOn?: string[] }): ThreadRecord {
+  private record (kind: ThreadKind, fields: { id: string, parent: string | null, root: string, depth: number, task: string, owner: string, model?: string, status: ThreadStatus, dependsOn?: string[], access?: Pick<ThreadRecord, 'private' | 'members'> }): ThreadRecord {
     const ts = now()
     return {
       id: fields.id,
@@ -64,6 +102,7 @@ export class ThreadsEngine {
       error: null,
       usage: { promptTokens: 0, completionTokens: 0 },
       owner: fields.owner,
+      ...fields.access,
       createdAt: ts,
       updatedAt: ts,
       closedAt: null
@@ -88,10 +127,18 @@ export class ThreadsEngine {
     return r
   }
 
-  async tree (id: string): Promise<ThreadTree> {
+  /** A thread as `user` may see it: a private room they are not in is "not found", so its name does not leak. */
+  async getFor (id: string, user: string): Promise<ThreadRecord> {
     const r = await this.get(id)
+    if (!canAccess(r, user)) throw new ThreadNotFoundError(id)
+    return r
+  }
+
+  /** The thread and its descendants, as `user` may see them. */
+  async tree (id: string, user: string): Promise<ThreadTree> {
+    const r = await this.getFor(id, user)
     const childIds = r.kind === 'main' ? (await this.store.list({ parent: r.id })).map((c) => c.id) : r.children
-    const children = await Promise.all(childIds.map((c) => this.tree(c).catch(() => null)))
+    const children = await Promise.all(childIds.map((c) => this.tree(c, user).catch(() => null)))
     return { id: r.id, kind: r.kind, task: r.task, status: r.status, result: r.result, children: children.filter((c): c is ThreadTree => c !== null) }
   }
 
@@ -110,7 +157,8 @@ export class ThreadsEngine {
 
   /** A task becomes a task thread under `parent` (the main thread by default), then is planned. */
   async createTask (input: { task: string, parent?: string, owner: string, model?: string, requestId?: string }): Promise<ThreadRecord> {
-    const parent = await this.get(input.parent ?? MAIN_THREAD)
+    const parent = await this.getFor(input.parent ?? MAIN_THREAD, input.owner)
+    if (input.model) await this.checkModel(input.model)
     if (isTerminal(parent.status)) throw new ThreadClosedError(parent.id, parent.status)
     const depth = parent.kind === 'main' ? 1 : parent.depth + 1
     if (depth > this.limits.maxDepth) throw new BoundExceededError(`depth ${depth} is more than THREADS_MAX_DEPTH (${this.limits.maxDepth})`)
@@ -119,7 +167,7 @@ export class ThreadsEngine {
     if (parent.kind !== 'main' && (await this.treeSize(root)) + 1 > this.limits.maxThreadsPerRoot) {
       throw new BoundExceededError(`the task tree would have more than THREADS_MAX_PER_ROOT (${this.limits.maxThreadsPerRoot}) threads`)
     }
-    const record = this.record('task', { id, parent: parent.id, root, depth, task: input.task, owner: input.owner, ...(input.model ? { model: input.model } : {}), status: 'planning' })
+    const record = this.record('task', { id, parent: parent.id, root, depth, task: input.task, owner: input.owner, ...(input.model ? { model: input.model } : {}), status: 'planning', access: accessOf(parent) })
     await this.store.create(record)
     if (parent.kind !== 'main') await this.store.update(parent.id, (p) => (p.children.includes(id) ? null : { ...p, children: [...p.children, id] }))
     await this.log.publish(id, 'created', { thread: record }, { msgID: `created:${id}`, ...(input.requestId ? { requestId: input.requestId } : {}) })
@@ -127,25 +175,46 @@ export class ThreadsEngine {
     return record
   }
 
-  /** A conversation thread (a room with its own assistant). */
-  async createConversation (input: { owner: string, model?: string, id?: string }): Promise<ThreadRecord> {
+  /**
+   * A conversation thread: a room with its own assistant, on the named model, private to its owner and members
+   * when asked. Creating a room that exists answers it as it is (`created: false`), if the user may join it.
+   */
+  async createConversation (input: { owner: string, model?: string, id?: string, private?: boolean, members?: string[] }): Promise<{ record: ThreadRecord, created: boolean }> {
+    if (input.model) await this.checkModel(input.model)
     const id = input.id ?? `c-${randomUUID().slice(0, 12)}`
-    const record = this.record('conversation', { id, parent: MAIN_THREAD, root: id, depth: 1, task: '', owner: input.owner, ...(input.model ? { model: input.model } : {}), status: 'open' })
-    if (await this.store.create(record)) await this.log.publish(id, 'created', { thread: record }, { msgID: `created:${id}` })
-    return await this.get(id)
+    const access = input.private ? { private: true, members: [...new Set(input.members ?? [])].filter((m) => m !== input.owner) } : {}
+    const record = this.record('conversation', { id, parent: MAIN_THREAD, root: id, depth: 1, task: '', owner: input.owner, ...(input.model ? { model: input.model } : {}), status: 'open', access })
+    const created = await this.store.create(record)
+    if (created) await this.log.publish(id, 'created', { thread: record }, { msgID: `created:${id}` })
+    return { record: await this.getFor(id, input.owner), created }
   }
 
-  /** A user message to a thread; conversations (the main thread included) get a streamed reply. Closed threads refuse. */
-  async postMessage (threadId: string, text: string, user: string, requestId?: string): Promise<ThreadMessage> {
-    const thread = await this.get(threadId)
+  /**
+   * A user message to a thread. By default conversations (the main thread included) answer it, streamed in
+   * the thread's events; `reply: false` only posts it (people talking in a room), `reply: true` asks for an
+   * answer (on `model` when given). Closed threads refuse. `session` names the socket that sent it, so the
+   * funnel can leave the sender out of the echo.
+   */
+  async postMessage (threadId: string, text: string, user: string, opts: { requestId?: string, reply?: boolean, model?: string, session?: string } = {}): Promise<ThreadMessage> {
+    const thread = await this.getFor(threadId, user)
     if (isTerminal(thread.status)) throw new ThreadClosedError(thread.id, thread.status)
+    const conversation = thread.kind === 'main' || thread.kind === 'conversation'
+    const reply = opts.reply ?? conversation
+    if (reply && !conversation) throw new NotAConversationError(thread.id, thread.kind)
+    if (reply && opts.model) await this.checkModel(opts.model)
     const id = `m-${randomUUID()}`
-    const body = { id, thread: thread.id, role: 'user' as const, author: user, text, ts: now() }
-    const { seq } = await this.log.publish(thread.id, 'message', body, { msgID: `message:${id}`, ...(requestId ? { requestId } : {}) })
-    if (thread.kind === 'main' || thread.kind === 'conversation') {
-      await this.enqueue({ kind: 'reply', thread: thread.id, message: id, ...(requestId ? { requestId } : {}) }, `reply:${id}`)
+    const body = { id, thread: thread.id, role: 'user' as const, author: user, text, ts: now(), ...(opts.session ? { session: opts.session } : {}) }
+    const { seq } = await this.log.publish(thread.id, 'message', body, { msgID: `message:${id}`, ...(opts.requestId ? { requestId: opts.requestId } : {}) })
+    if (reply) {
+      await this.enqueue({ kind: 'reply', thread: thread.id, message: id, ...(opts.model ? { model: opts.model } : {}), ...(opts.requestId ? { requestId: opts.requestId } : {}) }, `reply:${id}`)
     }
-    return { ...body, seq }
+    const { session: _session, ...message } = body
+    return { ...message, seq }
+  }
+
+  /** Stops the answers under way in a thread (a conversation's, or a step's): the thread stays as it is. */
+  stop (threadId: string): void {
+    this.abortEverywhere([threadId])
   }
 
   /** Cancels a thread and every descendant: each gets exactly one terminal event; in-flight calls abort. */
@@ -157,13 +226,13 @@ export class ThreadsEngine {
       const changed = await this.store.update(id, (r) => (isTerminal(r.status) ? null : { ...r, status: 'cancelled', closedAt: now(), error: { code: 'THREADS_CANCELLED', message: 'cancelled' } }))
       if (changed?.changed) {
         cancelled.push(id)
-        await this.log.publish(id, 'cancelled', { status: 'cancelled' }, { msgID: `terminal:${id}` })
-        await this.log.publish(id, 'closed', { status: 'cancelled' }, { msgID: `closed:${id}` })
+        await this.log.publish(id, 'cancelled', { status: 'cancelled', ...visibility(changed.record) }, { msgID: `terminal:${id}` })
+        await this.log.publish(id, 'closed', { status: 'cancelled', ...visibility(changed.record) }, { msgID: `closed:${id}` })
       }
       for (const child of changed?.record.children ?? []) await visit(child)
     }
     await visit(threadId)
-    this.abort(cancelled)
+    this.abortEverywhere(cancelled)
     // A cancelled step leaves its task unable to finish: the task hears of it and fails, rather than wait.
     if (thread.kind === 'step' && thread.parent && cancelled.includes(thread.id)) {
       await this.enqueue({ kind: 'advance', thread: thread.parent }, `advance:${thread.parent}:${thread.id}:cancelled`)
@@ -173,7 +242,7 @@ export class ThreadsEngine {
 
   /** Aborts this process's model calls for these threads (every instance hears cancels over NATS). */
   abort (threads: string[]): void {
-    for (const t of threads) this.inFlight.get(t)?.abort(new Error('cancelled'))
+    for (const t of threads) for (const c of this.inFlight.get(t) ?? []) c.abort(new Error('cancelled'))
   }
 
   /** Runs one work item. Throws to have it redelivered (bounded by the queue's attempts). */
@@ -183,7 +252,7 @@ export class ThreadsEngine {
       case 'step': return await this.runStep(item.thread)
       case 'advance': return await this.advance(item.thread)
       case 'finalize': return await this.finalize(item.thread)
-      case 'reply': return await this.reply(item.thread, item.message ?? '')
+      case 'reply': return await this.reply(item.thread, item.message ?? '', item.model)
     }
   }
 
@@ -202,15 +271,15 @@ export class ThreadsEngine {
     if (!changed?.changed) return
     const r = changed.record
     await this.log.publish(id, 'message', { id: `failure-${id}`, thread: id, role: 'system', author: 'skein', text: message, ts: now() }, { msgID: `failure:${id}` })
-    await this.log.publish(id, 'failed', { status: 'failed', error: r.error }, { msgID: `terminal:${id}` })
-    await this.log.publish(id, 'closed', { status: 'failed' }, { msgID: `closed:${id}` })
+    await this.log.publish(id, 'failed', { status: 'failed', error: r.error, ...visibility(r) }, { msgID: `terminal:${id}` })
+    await this.log.publish(id, 'closed', { status: 'failed', ...visibility(r) }, { msgID: `closed:${id}` })
     await this.report(r, `Failed: ${message}`)
     for (const child of r.children) {
       const c = await this.store.update(child, (x) => (isTerminal(x.status) ? null : { ...x, status: 'cancelled', closedAt: now() }))
       if (c?.changed) {
-        await this.log.publish(child, 'cancelled', { status: 'cancelled', reason: `parent ${id} failed` }, { msgID: `terminal:${child}` })
-        await this.log.publish(child, 'closed', { status: 'cancelled' }, { msgID: `closed:${child}` })
-        this.abort([child])
+        await this.log.publish(child, 'cancelled', { status: 'cancelled', reason: `parent ${id} failed`, ...visibility(c.record) }, { msgID: `terminal:${child}` })
+        await this.log.publish(child, 'closed', { status: 'cancelled', ...visibility(c.record) }, { msgID: `closed:${child}` })
+        this.abortEverywhere([child])
       }
     }
     if (r.parent && r.kind === 'step') await this.enqueue({ kind: 'advance', thread: r.parent }, `advance:${r.parent}:${id}:failed`)
@@ -219,29 +288,38 @@ export class ThreadsEngine {
   /** Posts a thread's result to the main thread, exactly once (the message id is the dedup id). */
   private async report (r: ThreadRecord, text: string): Promise<void> {
     if (r.kind === 'main' || r.kind === 'conversation') return
-    await this.log.publish(MAIN_THREAD, 'message', { id: `report-${r.id}`, thread: MAIN_THREAD, role: 'report', author: 'assistant', text, ts: now(), from: r.id }, { msgID: `report:${r.id}` })
+    // A thread of a private room reports to that room (its root), never where everyone reads.
+    const to = r.private ? r.root : MAIN_THREAD
+    await this.log.publish(to, 'message', { id: `report-${r.id}`, thread: to, role: 'report', author: 'assistant', text, ts: now(), from: r.id }, { msgID: `report:${r.id}` })
   }
 
   private async setStatus (id: string, from: ThreadStatus[], to: ThreadStatus): Promise<ThreadRecord | null> {
     const changed = await this.store.update(id, (r) => (from.includes(r.status) ? { ...r, status: to } : null))
-    if (changed?.changed) await this.log.publish(id, 'status', { status: to })
+    if (changed?.changed) await this.log.publish(id, 'status', { status: to, ...visibility(changed.record) })
     return changed?.changed ? changed.record : null
   }
 
-  /** Streams a model answer into the thread's log, token by token; aborts on cancel or the step's wall time. */
-  private async answer (r: ThreadRecord, messages: ChatMessage[], messageId: string, params?: Record<string, unknown>): Promise<ChatResult> {
+  /**
+   * Streams a model answer into the thread's log, token by token; aborts on cancel or the step's wall time.
+   * A `stoppable` answer (a reply in a conversation) that a user stops ends with what it had so far
+   * (finishReason "cancelled") instead of failing.
+   */
+  private async answer (r: ThreadRecord, messages: ChatMessage[], messageId: string, params?: Record<string, unknown>, opts: { stoppable?: boolean, model?: string } = {}): Promise<ChatResult> {
     // The budget is per task tree; the main thread and conversations are not tasks and never run out.
     const root = r.kind === 'task' || r.kind === 'step' ? (r.root !== r.id ? await this.store.get(r.root) : r) : null
     const spent = (root?.usage.promptTokens ?? 0) + (root?.usage.completionTokens ?? 0)
     if (root && spent >= this.limits.maxTokensPerRoot) throw new BoundExceededError(`the task has used ${spent} tokens, the limit is THREADS_MAX_TOKENS_PER_ROOT (${this.limits.maxTokensPerRoot})`)
     const controller = new AbortController()
-    this.inFlight.set(r.id, controller)
+    const calls = this.inFlight.get(r.id) ?? new Set<AbortController>()
+    this.inFlight.set(r.id, calls.add(controller))
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.limits.stepTimeoutMs)])
     const pending: Array<Promise<unknown>> = []
+    const model = opts.model ?? r.assistant.model
+    const started = performance.now()
     let index = 0
     const publishTokens = params?.response_format === undefined // a plan is for the engine, not for people
     try {
-      for await (const e of this.chat.stream({ model: r.assistant.model, messages, ...(params ? { params } : {}), signal })) {
+      for await (const e of this.chat.stream({ model, messages, ...(params ? { params } : {}), signal })) {
         if (e.type === 'token' && publishTokens) {
           const published = this.log.publish(r.id, 'token', { messageId, index: index++, token: e.text })
           published.catch(() => {}) // awaited below; never an unhandled rejection in between
@@ -252,13 +330,20 @@ export class ThreadsEngine {
           await Promise.all(pending)
           const result = e.result
           await this.addUsage(r, result)
+          if (result.finishReason === 'cancelled' && opts.stoppable) return result
           if (result.finishReason === 'error' || result.finishReason === 'cancelled') throw new Error(result.error?.message ?? `the answer was ${result.finishReason}`)
           return result
         }
       }
       throw new Error('the answer ended without a result')
+    } catch (err) {
+      // Stopped before its first token: an empty answer, not a failure to retry.
+      if (!opts.stoppable || !controller.signal.aborted) throw err
+      const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
+      return { model, requestedModel: model, backend: '', finishReason: 'cancelled', text: '', toolCalls: [], usage, firstTokenMs: null, durationMs: Math.round(performance.now() - started), retries: 0 }
     } finally {
-      this.inFlight.delete(r.id)
+      calls.delete(controller)
+      if (calls.size === 0 && this.inFlight.get(r.id) === calls) this.inFlight.delete(r.id)
       await Promise.allSettled(pending)
     }
   }
@@ -302,7 +387,7 @@ export class ThreadsEngine {
     }
     await this.log.publish(id, 'message', { id: `plan-${id}`, thread: id, role: 'assistant', author: 'assistant', text: `Plan:\n${steps.map((s, i) => `${i + 1}. ${s.title}${s.depends_on.length ? ` (after ${s.depends_on.map((d) => d + 1).join(', ')})` : ''}`).join('\n')}`, ts: now() }, { msgID: `plan-message:${id}` })
     await this.store.update(id, (x) => (x.status === 'planning' ? { ...x, children: ids, status: 'waiting' } : null))
-    await this.log.publish(id, 'status', { status: 'waiting', children: ids }, { msgID: `status:${id}:waiting` })
+    await this.log.publish(id, 'status', { status: 'waiting', children: ids, ...visibility(r) }, { msgID: `status:${id}:waiting` })
     await this.enqueue({ kind: 'advance', thread: id }, `advance:${id}:planned`)
   }
 
@@ -406,8 +491,8 @@ export class ThreadsEngine {
   private async afterComplete (r: ThreadRecord): Promise<void> {
     await this.log.publish(r.id, 'message', { id: `answer-${r.id}`, thread: r.id, role: 'assistant', author: 'assistant', text: r.result ?? '', ts: now() }, { msgID: `answer:${r.id}` })
     await this.report(r, r.result ?? '')
-    await this.log.publish(r.id, 'completed', { status: 'completed', result: r.result }, { msgID: `terminal:${r.id}` })
-    await this.log.publish(r.id, 'closed', { status: 'completed' }, { msgID: `closed:${r.id}` })
+    await this.log.publish(r.id, 'completed', { status: 'completed', result: r.result, ...visibility(r) }, { msgID: `terminal:${r.id}` })
+    await this.log.publish(r.id, 'closed', { status: 'completed', ...visibility(r) }, { msgID: `closed:${r.id}` })
     if (r.kind === 'step' && r.parent) await this.enqueue({ kind: 'advance', thread: r.parent }, `advance:${r.parent}:${r.id}`)
   }
 
@@ -425,8 +510,8 @@ export class ThreadsEngine {
     await this.complete(r, result.text)
   }
 
-  /** A conversation's assistant answers the user message, with the thread's history. */
-  private async reply (id: string, messageId: string): Promise<void> {
+  /** A conversation's assistant answers the user message, with the thread's history (on `model` when asked). */
+  private async reply (id: string, messageId: string, model?: string): Promise<void> {
     const r = await this.store.get(id)
     if (!r || isTerminal(r.status)) return
     const history = await this.log.messages(id)
@@ -436,7 +521,18 @@ export class ThreadsEngine {
     const turns: ChatMessage[] = history.slice(Math.max(0, upTo - 40), upTo + 1)
       .filter((m) => m.role === 'user' || m.role === 'assistant' || m.role === 'report')
       .map((m) => ({ role: m.role === 'user' ? 'user' as const : 'assistant' as const, content: m.role === 'report' ? `[report from ${m.from ?? 'a thread'}] ${m.text}` : m.text }))
-    const result = await this.answer(r, [{ role: 'system', content: r.assistant.instructions }, ...turns], `reply-${messageId}`)
-    await this.log.publish(id, 'message', { id: `reply-${messageId}`, thread: id, role: 'assistant', author: 'assistant', text: result.text, ts: now(), inReplyTo: messageId }, { msgID: `reply:${messageId}` })
+    const result = await this.answer(r, [{ role: 'system', content: r.assistant.instructions }, ...turns], `reply-${messageId}`, undefined, { stoppable: true, ...(model ? { model } : {}) })
+    await this.log.publish(id, 'message', {
+      id: `reply-${messageId}`,
+      thread: id,
+      role: 'assistant',
+      author: 'assistant',
+      text: result.text,
+      ts: now(),
+      inReplyTo: messageId,
+      model: result.model,
+      finishReason: result.finishReason === 'cancelled' ? 'stopped' : result.finishReason,
+      usage: { promptTokens: result.usage.prompt_tokens, completionTokens: result.usage.completion_tokens }
+    }, { msgID: `reply:${messageId}` })
   }
 }

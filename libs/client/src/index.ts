@@ -1,0 +1,2 @@
+export { decodeFrame, encodeFrame } from './frames.js'
+export type { ClientEventData, ClientEventName, ServerEventData, ServerEventName, ServerFrame } from '@skein/schemas'

@@ -1,0 +1,101 @@
+import { MAIN_ROOM, type ServerEventName, type ThreadEventPayload, type ThreadRecord } from '@skein/schemas'
+
+/** A server frame for one room, serialised once and sent as it is to every member. */
+export interface RoomFrame {
+  room: string
+  seq: number
+  frame: string
+  /** The socket that sent it (it got the ack instead). */
+  exclude?: string
+}
+
+const LIFECYCLE = new Set(['created', 'status', 'completed', 'failed', 'cancelled', 'closed'])
+
+/** The thread id and event type of a subject `skein.thread.<id>.<type>`. */
+export function parseSubject (subject: string): { thread: string, type: string } | null {
+  const parts = subject.split('.')
+  return parts.length === 4 && parts[0] === 'skein' && parts[1] === 'thread' ? { thread: parts[2]!, type: parts[3]! } : null
+}
+
+/**
+ * The rooms an event of `thread` may be shown in: its own, and the main room for lifecycle events of any
+ * thread (a private thread's are dropped from it once the payload is read: see framesFor).
+ */
+export function roomsFor (thread: string, type: string): string[] {
+  return LIFECYCLE.has(type) && thread !== MAIN_ROOM ? [thread, MAIN_ROOM] : [thread]
+}
+
+/** Whether an event belongs to a private thread: its lifecycle events carry `private`, its record too. */
+function isPrivate (payload: ThreadEventPayload): boolean {
+  const d = payload.data as { private?: unknown, thread?: { private?: unknown } }
+  return d.private === true || d.thread?.private === true
+}
+
+const frameOf = (event: ServerEventName, data: Record<string, unknown>): string => JSON.stringify({ event, data })
+
+type Data = Record<string, unknown>
+const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+
+/**
+ * A thread event as the frames of the rooms that show it: messages become `new_message` (people, reports,
+ * notes) or `llm_complete` (the assistant's answers), tokens `llm_token`, lifecycle events
+ * `thread_created|updated|closed` (in the thread's room and the main room). The seq is the event's.
+ */
+export function framesFor (seq: number, payload: ThreadEventPayload, rooms: string[]): RoomFrame[] {
+  const d = payload.data as Data
+  const build = (room: string): { event: ServerEventName, data: Data, exclude?: string } | null => {
+    switch (payload.type) {
+      case 'message': {
+        if (d.role === 'assistant') {
+          return {
+            event: 'llm_complete',
+            data: {
+              room, seq, messageId: str(d.id), text: str(d.text), usage: (d.usage as Data | undefined) ?? null,
+              ...(d.finishReason ? { finishReason: d.finishReason } : {}), ...(d.model ? { model: d.model } : {})
+            }
+          }
+        }
+        return {
+          event: 'new_message',
+          data: {
+            room, seq, id: str(d.id), user: str(d.author), text: str(d.text), ts: str(d.ts) || payload.ts,
+            ...(d.role !== 'user' ? { role: d.role } : {}), ...(d.from ? { from: d.from } : {}), ...(d.clientId ? { clientId: d.clientId } : {})
+          },
+          ...(typeof d.session === 'string' ? { exclude: d.session } : {})
+        }
+      }
+      case 'token':
+        return { event: 'llm_token', data: { room, seq, messageId: str(d.messageId), token: str(d.token), index: typeof d.index === 'number' ? d.index : 0 } }
+      case 'created': {
+        const t = d.thread as ThreadRecord | undefined
+        if (!t) return null
+        return { event: 'thread_created', data: { room, seq, thread: { id: t.id, kind: t.kind, parent: t.parent, root: t.root, task: t.task, status: t.status, owner: t.owner } } }
+      }
+      case 'closed':
+        return { event: 'thread_closed', data: { room, seq, thread: payload.thread, status: d.status } }
+      case 'status':
+      case 'completed':
+      case 'failed':
+      case 'cancelled':
+        return {
+          event: 'thread_updated',
+          data: {
+            room, seq, thread: payload.thread, status: d.status ?? payload.type,
+            ...(Array.isArray(d.children) ? { children: d.children } : {}),
+            ...('result' in d ? { result: d.result } : {}),
+            ...('error' in d ? { error: d.error } : {})
+          }
+        }
+      default:
+        return null
+    }
+  }
+  const out: RoomFrame[] = []
+  const hidden = payload.thread !== MAIN_ROOM && isPrivate(payload)
+  for (const room of rooms) {
+    if (hidden && room === MAIN_ROOM) continue
+    const built = build(room)
+    if (built) out.push({ room, seq, frame: frameOf(built.event, built.data), ...(built.exclude ? { exclude: built.exclude } : {}) })
+  }
+  return out
+}

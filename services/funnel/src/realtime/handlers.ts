@@ -1,0 +1,89 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { CloseCodes, MAIN_ROOM, type ClientEventData, type ClientEventName, type ThreadRecord } from '@skein/schemas'
+import { WsError } from './errors.js'
+import { parseFrame } from './frames.js'
+import { frame, type RealtimeHub } from './hub.js'
+import type { Session } from './session.js'
+
+type Handler<E extends ClientEventName> = (hub: RealtimeHub, s: Session, data: ClientEventData<E>, id: string | undefined) => Promise<Record<string, unknown> | undefined>
+
+/** What each client event does; the answer (if any) is the ack's data. */
+const handlers: { [E in ClientEventName]: Handler<E> } = {
+  async join_room (hub, s, d, id) {
+    const joined = await hub.join(s, d.room, d.afterSeq, id ?? s.requestId)
+    if (id) s.send(frame('ack', { room: d.room, lastSeq: joined.lastSeq }, id))
+    s.send(frame('room_joined', joined))
+    await hub.catchUp(s, d.room)
+    return undefined
+  },
+  async leave_room (hub, s, d) {
+    if (!hub.leave(s, d.room)) throw new WsError('FUNNEL_NOT_IN_ROOM', `not in room "${d.room}"`)
+    s.send(frame('room_left', { room: d.room }))
+    return { room: d.room }
+  },
+  async create_room (hub, s, d) {
+    const { thread, created } = await hub.request<{ thread: ThreadRecord, created: boolean }>('create_room', s.user, d, s.requestId)
+    return { room: thread.id, created, thread }
+  },
+  async message (hub, s, d, id) {
+    return await hub.post(s, d.room, d.text, id)
+  },
+  async typing (hub, s, d) {
+    hub.typing(s, d.room, d.typing)
+    return { room: d.room }
+  },
+  async llm_request (hub, s, d) {
+    hub.mustBeIn(s, d.room)
+    const { message, replyId } = await hub.request<{ message: { id: string, seq: number }, replyId: string }>('llm_request', s.user, {
+      thread: d.room, text: d.message, session: s.id, ...(d.model ? { model: d.model } : {})
+    }, s.requestId)
+    return { room: d.room, seq: message.seq, id: message.id, messageId: replyId }
+  },
+  async create_task (hub, s, d) {
+    const thread = await hub.request<ThreadRecord>('create_task', s.user, { task: d.task, parent: d.room ?? MAIN_ROOM }, s.requestId)
+    return { thread: thread.id, room: thread.id, status: thread.status }
+  },
+  async cancel (hub, s, d) {
+    return await hub.request<{ cancelled: string[], stopped: boolean }>('cancel', s.user, { thread: d.thread }, s.requestId)
+  },
+  async get_stats (hub, s, _d, id) {
+    const stats = await hub.stats()
+    if (!id) s.send(frame('stats', stats))
+    return stats
+  }
+}
+
+/**
+ * One frame from a client: within the socket's rate, parsed and validated, then handled; a frame with an `id`
+ * gets its `ack` or `error`. Refusals name the problem and keep the connection open; a client that keeps
+ * flooding after being told is closed (4029).
+ */
+export async function onFrame (hub: RealtimeHub, s: Session, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean, log: FastifyBaseLogger): Promise<void> {
+  if (!s.take()) {
+    s.send(frame('error', { code: 'FUNNEL_RATE_LIMITED', message: 'too many frames: slow down (WS_RATE_PER_S)' }))
+    if (s.flooding) s.close(CloseCodes.RATE_LIMITED, 'rate limit exceeded again and again')
+    return
+  }
+  if (isBinary) {
+    s.send(frame('error', { code: 'FUNNEL_BAD_FRAME', message: 'frames are JSON text, not binary' }))
+    return
+  }
+  const text = Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8')
+  const parsed = parseFrame(text)
+  if (!parsed.ok) {
+    s.send(frame('error', { code: parsed.code, message: parsed.message }, parsed.id))
+    return
+  }
+  const { event, data, id } = parsed
+  try {
+    const answer = await (handlers[event] as Handler<typeof event>)(hub, s, data as never, id)
+    if (id && answer) s.send(frame('ack', answer, id))
+  } catch (err) {
+    if (err instanceof WsError) {
+      s.send(frame('error', { code: err.code, message: err.message, ...err.extra }, id))
+      return
+    }
+    log.error({ err, event, session: s.id }, 'a WebSocket request failed')
+    s.send(frame('error', { code: 'FUNNEL_INTERNAL', message: `internal error; quote session ${s.id} when reporting it` }, id))
+  }
+}

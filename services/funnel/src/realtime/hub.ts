@@ -1,0 +1,405 @@
+import { randomUUID } from 'node:crypto'
+import { jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream'
+import type { NatsConnection, Subscription } from '@nats-io/transport-node'
+import type { FastifyBaseLogger } from 'fastify'
+import type { WebSocket } from 'ws'
+import { busHeaders, subjects } from '@skein/bus'
+import { CloseCodes, TERMINAL_STATUSES, type RealtimeStats, type ServerEventData, type ServerEventName, type ThreadEventPayload, type ThreadRecord, type ThreadStatus, type ThreadsRpcOp, type ThreadsRpcReply } from '@skein/schemas'
+import { WsError } from './errors.js'
+import { framesFor, parseSubject, roomsFor, type RoomFrame } from './event-map.js'
+import { Session, type RoomCursor, type SessionLimits } from './session.js'
+import { ThreadFeed } from './thread-feed.js'
+
+export interface HubOptions extends SessionLimits {
+  /** This funnel, in presence and stats: "<host>:<pid>:<random>". */
+  instance: string
+  heartbeatMs: number
+  maxRoomsPerSocket: number
+  requestTimeoutMs: number
+  presenceIntervalMs: number
+  statsWaitMs: number
+}
+
+/** Live events queued for one socket while its room is replayed; past this the replay reads them from the log. */
+const PENDING_LIMIT = 10_000
+const LIFECYCLE = new Set(['created', 'status', 'completed', 'failed', 'cancelled', 'closed'])
+
+interface RemoteMembers { users: string[], expires: number }
+interface StatsAnswer { kind: string, instance: string, users?: string[], sockets?: number, rooms?: string[], generations?: Record<string, number> }
+
+export const frame = <E extends ServerEventName>(event: E, data: ServerEventData<E>, id?: string): string =>
+  JSON.stringify(id === undefined ? { event, data } : { event, id, data })
+
+/**
+ * The funnel's realtime core: the sockets it serves, the rooms they are in, the live thread events fed to
+ * those rooms (with lossless replay from the log on join), presence and typing shared with the other funnels
+ * over NATS, cluster-wide stats, and the requests it makes of the threads engine.
+ */
+export class RealtimeHub {
+  readonly sessions = new Set<Session>()
+  private readonly rooms = new Map<string, Set<Session>>()
+  /** Rooms' members on the other funnels. */
+  private readonly remote = new Map<string, Map<string, RemoteMembers>>()
+  /** The last presence sent to a room's members here, to send only changes. */
+  private readonly shownMembers = new Map<string, string>()
+  /** The status of the threads whose rooms have members here (a closed thread refuses messages). */
+  private readonly status = new Map<string, ThreadStatus>()
+  private readonly feed: ThreadFeed
+  private readonly js: JetStreamClient
+  private readonly subs: Subscription[] = []
+  private timers: NodeJS.Timeout[] = []
+
+  constructor (private readonly nc: NatsConnection, private readonly opts: HubOptions, private readonly log: FastifyBaseLogger) {
+    this.feed = new ThreadFeed(nc, log)
+    this.js = jetstream(nc)
+  }
+
+  async start (): Promise<void> {
+    await this.feed.start((m) => this.onThreadEvent(m))
+    this.subs.push(this.nc.subscribe(subjects.allRoomVolatile, { callback: (err, m) => { if (!err) this.onVolatile(m.subject, m.data) } }))
+    this.subs.push(this.nc.subscribe(subjects.presenceSync, { callback: (err, m) => { if (!err && m.string() !== this.opts.instance) this.announceAll() } }))
+    this.subs.push(this.nc.subscribe(subjects.statsRequest, { callback: (err, m) => { if (!err) m.respond(JSON.stringify(this.localStats())) } }))
+    this.nc.publish(subjects.presenceSync, this.opts.instance)
+    this.timers.push(setInterval(() => this.heartbeat(), this.opts.heartbeatMs))
+    this.timers.push(setInterval(() => { this.announceAll(); this.expireRemote() }, this.opts.presenceIntervalMs))
+    for (const t of this.timers) t.unref()
+  }
+
+  /** Closes every socket (1001: reconnect elsewhere and resume), tells the other funnels, stops following. */
+  async stop (): Promise<void> {
+    for (const t of this.timers) clearInterval(t)
+    this.timers = []
+    for (const s of this.sessions) s.close(CloseCodes.GOING_AWAY, 'the funnel is shutting down: reconnect and rejoin with afterSeq')
+    if (!this.nc.isClosed()) {
+      for (const room of this.rooms.keys()) this.nc.publish(subjects.roomVolatile(room, 'presence'), JSON.stringify({ funnel: this.opts.instance, users: [] }))
+    }
+    for (const sub of this.subs) sub.unsubscribe()
+    await this.feed.stop()
+  }
+
+  // ── sockets ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  connect (socket: WebSocket, user: string, expiresAt: number, requestId: string): Session {
+    const s = new Session(randomUUID(), user, expiresAt, socket, this.opts, requestId)
+    this.sessions.add(s)
+    return s
+  }
+
+  disconnect (s: Session): void {
+    if (!this.sessions.delete(s)) return
+    s.dispose()
+    for (const room of [...s.rooms.keys()]) this.removeFromRoom(s, room)
+  }
+
+  /** Pings every socket; one that did not answer the last ping is gone (a half-open connection). */
+  private heartbeat (): void {
+    for (const s of this.sessions) {
+      if (!s.alive) {
+        s.socket.terminate()
+        this.disconnect(s)
+        continue
+      }
+      s.alive = false
+      try {
+        s.socket.ping()
+      } catch {
+        this.disconnect(s)
+      }
+    }
+  }
+
+  // ── rooms ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Joins a room after the threads engine says the user may (a private room needs membership). From here on
+   * live events for the room queue up for this socket until `catchUp` has replayed what came after
+   * `afterSeq` (or nothing, without it) and sent the queue: no event is lost or repeated at the seam.
+   */
+  async join (s: Session, room: string, afterSeq: number | undefined, requestId: string): Promise<ServerEventData<'room_joined'>> {
+    if (s.expired) throw new WsError('FUNNEL_TOKEN_EXPIRED', 'the token has expired: get a new one, reconnect and rejoin with afterSeq')
+    if (!s.rooms.has(room) && s.rooms.size >= this.opts.maxRoomsPerSocket) {
+      throw new WsError('FUNNEL_TOO_MANY_ROOMS', `a socket may be in ${this.opts.maxRoomsPerSocket} rooms at once (WS_MAX_ROOMS_PER_SOCKET): leave one first`)
+    }
+    const thread = await this.request<ThreadRecord>('get', s.user, { thread: room }, requestId)
+    if (afterSeq !== undefined && afterSeq > 0) {
+      const { firstSeq } = await this.feed.bounds()
+      if (afterSeq + 1 < firstSeq) {
+        throw new WsError('resume_gap', `events after ${afterSeq} are no longer kept; the oldest is ${firstSeq}: reload the room's messages over HTTP, then rejoin with afterSeq ${firstSeq - 1}`, { oldestSeq: firstSeq })
+      }
+    }
+    if (s.closed) throw new WsError('FUNNEL_CLOSED', 'the socket closed')
+    if (s.rooms.has(room)) this.removeFromRoom(s, room)
+    // From this line to the end nothing awaits: registration and the join answer are one step.
+    const upTo = this.feed.lastSeq
+    s.rooms.set(room, { lastSent: afterSeq ?? upTo, pending: [], overflowed: false, upTo })
+    let members = this.rooms.get(room)
+    if (!members) this.rooms.set(room, members = new Set())
+    const newcomer = ![...members].some((m) => m.user === s.user)
+    members.add(s)
+    this.status.set(room, thread.status)
+    if (newcomer) this.membersChanged(room, true)
+    return {
+      room,
+      members: this.members(room),
+      lastSeq: Math.max(upTo, afterSeq ?? 0),
+      thread: { kind: thread.kind, status: thread.status, task: thread.task, private: thread.private === true }
+    }
+  }
+
+  /** Sends what the room logged after the socket's cursor, then the events that queued meanwhile; then live. */
+  async catchUp (s: Session, room: string): Promise<void> {
+    const cursor = s.rooms.get(room)
+    if (!cursor) return
+    let upTo = cursor.upTo
+    for (;;) {
+      await this.feed.replay(room, cursor.lastSent, upTo, async (m) => {
+        for (const f of this.framesOf(m, room)) {
+          if (s.closed || s.rooms.get(room) !== cursor) return
+          if (f.seq <= cursor.lastSent) continue
+          await s.drained()
+          cursor.lastSent = f.seq
+          s.send(f.frame)
+        }
+      })
+      if (s.closed || s.rooms.get(room) !== cursor) return
+      if (!cursor.overflowed) break
+      // More arrived during the replay than a socket may queue: read that stretch from the log as well.
+      cursor.overflowed = false
+      cursor.pending = []
+      upTo = this.feed.lastSeq
+    }
+    const queued = cursor.pending ?? []
+    cursor.pending = null
+    for (const f of queued) this.sendTo(s, cursor, f)
+  }
+
+  leave (s: Session, room: string): boolean {
+    if (!s.rooms.has(room)) return false
+    this.removeFromRoom(s, room)
+    return true
+  }
+
+  private removeFromRoom (s: Session, room: string): void {
+    s.rooms.delete(room)
+    const members = this.rooms.get(room)
+    if (!members) return
+    members.delete(s)
+    if (members.size === 0) {
+      this.rooms.delete(room)
+      this.status.delete(room)
+      this.shownMembers.delete(room)
+      this.membersChanged(room, false)
+    } else if (![...members].some((m) => m.user === s.user)) {
+      this.membersChanged(room, true)
+    }
+  }
+
+  /** Everyone in a room, on every funnel. */
+  members (room: string): string[] {
+    const users = new Set<string>()
+    for (const s of this.rooms.get(room) ?? []) users.add(s.user)
+    const now = Date.now()
+    for (const r of this.remote.get(room)?.values() ?? []) if (r.expires > now) for (const u of r.users) users.add(u)
+    return [...users].sort()
+  }
+
+  private localUsers (room: string): string[] {
+    return [...new Set([...this.rooms.get(room) ?? []].map((s) => s.user))].sort()
+  }
+
+  // ── live thread events ───────────────────────────────────────────────────────────────────────────────────
+
+  private framesOf (m: JsMsg, only?: string): RoomFrame[] {
+    const where = parseSubject(m.subject)
+    if (!where) return []
+    const rooms = roomsFor(where.thread, where.type).filter((r) => (only ? r === only : this.rooms.has(r)))
+    if (!rooms.length) return []
+    return framesFor(m.seq, m.json<ThreadEventPayload>(), rooms)
+  }
+
+  private onThreadEvent (m: JsMsg): void {
+    const where = parseSubject(m.subject)
+    if (!where) return
+    // Most events are for rooms nobody here is in: they are dropped before being parsed.
+    if (!this.rooms.has(where.thread) && !(LIFECYCLE.has(where.type) && this.rooms.has('main'))) return
+    const frames = this.framesOf(m)
+    if (LIFECYCLE.has(where.type) && this.status.has(where.thread)) {
+      const status = (m.json<ThreadEventPayload>().data as { status?: ThreadStatus }).status
+      if (status) this.status.set(where.thread, status)
+    }
+    for (const f of frames) {
+      for (const s of this.rooms.get(f.room) ?? []) {
+        const cursor = s.rooms.get(f.room)
+        if (cursor) this.sendTo(s, cursor, f)
+      }
+    }
+  }
+
+  private sendTo (s: Session, cursor: RoomCursor, f: RoomFrame): void {
+    if (cursor.pending) {
+      if (cursor.overflowed) return
+      cursor.pending.push(f)
+      if (cursor.pending.length > PENDING_LIMIT) {
+        cursor.overflowed = true
+        cursor.pending.length = 0
+      }
+      return
+    }
+    if (f.seq <= cursor.lastSent) return
+    cursor.lastSent = f.seq
+    if (f.exclude !== s.id) s.send(f.frame)
+  }
+
+  // ── messages, typing ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** A person's message in a room: stored in the thread's log; its seq is the ack, the members get it live. */
+  async post (s: Session, room: string, text: string, clientId: string | undefined): Promise<{ room: string, seq: number, id: string }> {
+    this.mustBeIn(s, room)
+    const status = this.status.get(room)
+    if (status && TERMINAL_STATUSES.includes(status)) throw new WsError('FUNNEL_THREAD_CLOSED', `thread ${room} is ${status}: it accepts no new messages; start a new task or room`)
+    const id = `m-${randomUUID()}`
+    const ts = new Date().toISOString()
+    const data = { id, thread: room, role: 'user', author: s.user, text, ts, session: s.id, ...(clientId ? { clientId } : {}) }
+    const payload: ThreadEventPayload = { type: 'message', thread: room, ts, data }
+    try {
+      const ack = await this.js.publish(subjects.threadEvent(room, 'message'), JSON.stringify(payload), { msgID: `message:${id}`, headers: busHeaders(s.requestId) })
+      return { room, seq: ack.seq, id }
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : err, room }, 'a message could not be stored')
+      throw new WsError('FUNNEL_UNAVAILABLE', 'the message could not be stored (NATS is not answering): send it again in a moment')
+    }
+  }
+
+  typing (s: Session, room: string, typing: boolean): void {
+    this.mustBeIn(s, room)
+    this.nc.publish(subjects.roomVolatile(room, 'typing'), JSON.stringify({ funnel: this.opts.instance, session: s.id, user: s.user, typing }))
+  }
+
+  mustBeIn (s: Session, room: string): void {
+    if (!s.rooms.has(room)) throw new WsError('FUNNEL_NOT_IN_ROOM', `join room "${room}" first (join_room)`)
+  }
+
+  // ── presence, between funnels ────────────────────────────────────────────────────────────────────────────
+
+  private onVolatile (subject: string, data: Uint8Array): void {
+    const [, , room, kind] = subject.split('.')
+    if (!room) return
+    let body: { funnel?: string, session?: string, user?: string, typing?: boolean, users?: string[] }
+    try {
+      body = JSON.parse(new TextDecoder().decode(data)) as typeof body
+    } catch {
+      return
+    }
+    if (kind === 'typing') {
+      const local = this.rooms.get(room)
+      if (!local || typeof body.user !== 'string') return
+      const f = frame('user_typing', { room, user: body.user, typing: body.typing === true })
+      for (const s of local) if (s.id !== body.session) s.send(f)
+      return
+    }
+    if (kind === 'presence' && typeof body.funnel === 'string' && body.funnel !== this.opts.instance && Array.isArray(body.users)) {
+      let byFunnel = this.remote.get(room)
+      if (!byFunnel) this.remote.set(room, byFunnel = new Map())
+      if (body.users.length) byFunnel.set(body.funnel, { users: body.users.filter((u) => typeof u === 'string'), expires: Date.now() + 3 * this.opts.presenceIntervalMs })
+      else byFunnel.delete(body.funnel)
+      if (byFunnel.size === 0) this.remote.delete(room)
+      this.showPresence(room)
+    }
+  }
+
+  /** The users here in a room changed: tell the other funnels, and the members here. */
+  private membersChanged (room: string, show: boolean): void {
+    this.announce(room)
+    if (show) this.showPresence(room)
+  }
+
+  private announce (room: string): void {
+    if (this.nc.isClosed()) return
+    this.nc.publish(subjects.roomVolatile(room, 'presence'), JSON.stringify({ funnel: this.opts.instance, users: this.localUsers(room) }))
+  }
+
+  private announceAll (): void {
+    for (const room of this.rooms.keys()) this.announce(room)
+  }
+
+  private expireRemote (): void {
+    const now = Date.now()
+    for (const [room, byFunnel] of this.remote) {
+      let changed = false
+      for (const [funnel, r] of byFunnel) if (r.expires <= now) { byFunnel.delete(funnel); changed = true }
+      if (byFunnel.size === 0) this.remote.delete(room)
+      if (changed) this.showPresence(room)
+    }
+  }
+
+  /** Sends `presence` to a room's members here when the cluster-wide member list changed. */
+  private showPresence (room: string): void {
+    const local = this.rooms.get(room)
+    if (!local) return
+    const members = this.members(room)
+    const key = members.join('\n')
+    if (this.shownMembers.get(room) === key) return
+    this.shownMembers.set(room, key)
+    const f = frame('presence', { room, members })
+    for (const s of local) s.send(f)
+  }
+
+  // ── stats ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  localStats (): StatsAnswer {
+    return {
+      kind: 'funnel',
+      instance: this.opts.instance,
+      users: [...new Set([...this.sessions].map((s) => s.user))],
+      sockets: this.sessions.size,
+      rooms: [...this.rooms.keys()]
+    }
+  }
+
+  /** Connected users, sockets, rooms and answers being generated, over every funnel and openai-service. */
+  async stats (): Promise<RealtimeStats> {
+    const answers: StatsAnswer[] = []
+    try {
+      for await (const m of await this.nc.requestMany(subjects.statsRequest, '', { strategy: 'timer', maxWait: this.opts.statsWaitMs })) {
+        try { answers.push(m.json<StatsAnswer>()) } catch { /* a malformed answer is left out */ }
+      }
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : err }, 'stats: NATS did not answer; counting this funnel only')
+    }
+    if (!answers.some((a) => a.instance === this.opts.instance)) answers.push(this.localStats())
+    const users = new Set<string>()
+    const rooms = new Set<string>()
+    const generations: Record<string, number> = {}
+    let sockets = 0
+    let funnels = 0
+    for (const a of answers) {
+      if (a.kind === 'funnel') {
+        funnels++
+        sockets += a.sockets ?? 0
+        for (const u of a.users ?? []) users.add(u)
+        for (const r of a.rooms ?? []) rooms.add(r)
+      }
+      for (const [model, n] of Object.entries(a.generations ?? {})) generations[model] = (generations[model] ?? 0) + n
+    }
+    return { users: users.size, sockets, rooms: rooms.size, funnels, generations }
+  }
+
+  // ── the threads engine, over NATS ────────────────────────────────────────────────────────────────────────
+
+  /** Asks the threads engine (any openai-service instance); its refusals come back as WsErrors with its codes. */
+  async request<T> (op: ThreadsRpcOp, user: string, data: Record<string, unknown>, requestId?: string): Promise<T> {
+    let reply: ThreadsRpcReply
+    try {
+      const m = await this.nc.request(subjects.threadsRpc(op), JSON.stringify({ user, ...(requestId ? { requestId } : {}), data }), { timeout: this.opts.requestTimeoutMs, headers: busHeaders(requestId) })
+      reply = m.json<ThreadsRpcReply>()
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : err, op }, 'the threads engine did not answer')
+      throw new WsError('FUNNEL_THREADS_UNAVAILABLE', 'the threads engine (openai-service) did not answer: try again in a moment; GET /health shows which part is down')
+    }
+    if (!reply.ok) {
+      const code = reply.error.code === 'THREADS_NOT_FOUND' ? 'FUNNEL_ROOM_NOT_FOUND' : reply.error.code
+      throw new WsError(code, reply.error.message)
+    }
+    return reply.data as T
+  }
+}

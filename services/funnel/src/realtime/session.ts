@@ -1,0 +1,110 @@
+import type { WebSocket } from 'ws'
+import { CloseCodes } from '@skein/schemas'
+import type { RoomFrame } from './event-map.js'
+
+/** Where one socket is in one room's log. */
+export interface RoomCursor {
+  /** The seq of the last sequenced event sent for this room. */
+  lastSent: number
+  /** While the room is being replayed, live events wait here (bounded: on overflow the replay goes on reading). */
+  pending: RoomFrame[] | null
+  overflowed: boolean
+  /** The live tail's position when the socket joined: the replay reads up to here. */
+  upTo: number
+}
+
+export interface SessionLimits {
+  maxBufferedBytes: number
+  ratePerS: number
+  rateBurst: number
+}
+
+/**
+ * One connected socket: who it is, the rooms it is in and how far it got in each, its frame budget (a token
+ * bucket), and the one way frames reach it (`send`), which closes a socket that stopped reading instead of
+ * letting its buffer grow.
+ */
+export class Session {
+  readonly rooms = new Map<string, RoomCursor>()
+  alive = true
+  closed = false
+  private tokens: number
+  private refilled = performance.now()
+  private refusedInARow = 0
+  private expiry: NodeJS.Timeout | undefined
+
+  constructor (
+    readonly id: string,
+    readonly user: string,
+    /** The token's expiry, in ms since the epoch. */
+    readonly expiresAt: number,
+    readonly socket: WebSocket,
+    private readonly limits: SessionLimits,
+    /** The upgrade request's id: carried into the NATS headers of what this socket publishes. */
+    readonly requestId: string
+  ) {
+    this.tokens = limits.rateBurst
+    const ms = expiresAt - Date.now()
+    this.expiry = setTimeout(() => this.close(CloseCodes.TOKEN_EXPIRED, 'token expired: get a new one, reconnect and rejoin with afterSeq'), Math.max(0, Math.min(ms, 2 ** 31 - 1)))
+    this.expiry.unref()
+  }
+
+  get expired (): boolean {
+    return Date.now() >= this.expiresAt
+  }
+
+  /** Takes one frame from the budget; false when the socket is over its rate. */
+  take (): boolean {
+    const now = performance.now()
+    this.tokens = Math.min(this.limits.rateBurst, this.tokens + ((now - this.refilled) / 1000) * this.limits.ratePerS)
+    this.refilled = now
+    if (this.tokens >= 1) {
+      this.tokens -= 1
+      this.refusedInARow = 0
+      return true
+    }
+    this.refusedInARow++
+    return false
+  }
+
+  /** A client that keeps sending far over its rate after being told is closed. */
+  get flooding (): boolean {
+    return this.refusedInARow > this.limits.rateBurst
+  }
+
+  /** Sends one frame, unless the socket is so far behind that it counts as a slow consumer: then it is closed. */
+  send (frame: string): boolean {
+    if (this.closed) return false
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer: reconnect and rejoin with afterSeq, nothing is lost')
+      return false
+    }
+    this.socket.send(frame)
+    return true
+  }
+
+  /** Resolves once the socket's send buffer is below half the limit (replays wait here rather than pile up). */
+  async drained (): Promise<void> {
+    while (!this.closed && this.socket.bufferedAmount > this.limits.maxBufferedBytes / 2) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+
+  close (code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    clearTimeout(this.expiry)
+    try {
+      this.socket.close(code, reason)
+    } catch {
+      this.socket.terminate()
+    }
+    // A peer that never answers the close handshake is cut after a moment.
+    setTimeout(() => this.socket.terminate(), 2_000).unref()
+  }
+
+  dispose (): void {
+    this.closed = true
+    clearTimeout(this.expiry)
+  }
+}

@@ -1,0 +1,102 @@
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { FastifyBaseLogger } from 'fastify'
+import { THREADS_STREAM, subjects } from '@skein/bus'
+import { MAIN_ROOM } from '@skein/schemas'
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Where the thread log starts and ends now. */
+export interface LogBounds { firstSeq: number, lastSeq: number }
+
+/**
+ * The funnel's view of the thread log (`SKEIN_THREADS`): one ordered consumer follows every thread event as it
+ * is stored (the live tail every room is fed from), and short-lived ordered consumers replay a room's events
+ * after a seq. The live tail remembers the last seq it delivered and, after any failure, starts again right
+ * after it: nothing is skipped, nothing is delivered twice.
+ */
+export class ThreadFeed {
+  private running = false
+  private loop: Promise<void> | undefined
+  private stopCurrent: (() => void) | undefined
+  private readonly js: JetStreamClient
+  /** The seq of the last event the live tail delivered (0: none yet). */
+  lastSeq = 0
+
+  constructor (private readonly nc: NatsConnection, private readonly log: FastifyBaseLogger) {
+    this.js = jetstream(nc)
+  }
+
+  /** Follows the log from its current end; `onEvent` runs synchronously for each event, in order. */
+  async start (onEvent: (m: JsMsg) => void): Promise<void> {
+    this.running = true
+    const bounds = await this.bounds().catch(() => null)
+    this.lastSeq = bounds?.lastSeq ?? 0
+    this.loop = this.follow(onEvent)
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    this.stopCurrent?.()
+    await this.loop
+  }
+
+  private async follow (onEvent: (m: JsMsg) => void): Promise<void> {
+    while (this.running) {
+      try {
+        const consumer = await this.js.consumers.get(THREADS_STREAM, {
+          filter_subjects: subjects.allThreadEvents,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: this.lastSeq + 1
+        })
+        const messages = await consumer.consume({ max_messages: 1024 })
+        this.stopCurrent = () => { void messages.close().catch(() => {}) }
+        if (!this.running) this.stopCurrent()
+        for await (const m of messages) {
+          if (m.seq <= this.lastSeq) continue
+          this.lastSeq = m.seq
+          try {
+            onEvent(m)
+          } catch (err) {
+            this.log.error({ err, subject: m.subject, seq: m.seq }, 'a thread event could not be delivered')
+          }
+        }
+      } catch (err) {
+        if (!this.running) return
+        this.log.warn({ err: err instanceof Error ? err.message : err }, 'thread feed interrupted (no thread stream yet, or NATS away); resuming in 500 ms')
+        await delay(500)
+      }
+    }
+  }
+
+  async bounds (): Promise<LogBounds> {
+    const info = await (await jetstreamManager(this.nc)).streams.info(THREADS_STREAM)
+    return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq }
+  }
+
+  /**
+   * A room's events with afterSeq < seq ≤ upTo, in order, handed to `onEvent` (awaited, so a slow socket slows
+   * the replay instead of piling it up). The main room reads the whole log, since it shows every thread's
+   * lifecycle; any other room reads only its thread's subjects.
+   */
+  async replay (room: string, afterSeq: number, upTo: number, onEvent: (m: JsMsg) => Promise<void> | void): Promise<void> {
+    if (afterSeq >= upTo) return
+    const consumer = await this.js.consumers.get(THREADS_STREAM, {
+      filter_subjects: room === MAIN_ROOM ? subjects.allThreadEvents : subjects.threadEvents(room),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: afterSeq + 1
+    })
+    try {
+      const info = await consumer.info()
+      if (info.num_pending === 0) return
+      const messages = await consumer.consume({ max_messages: 256 })
+      for await (const m of messages) {
+        if (m.seq > upTo) break
+        await onEvent(m)
+        if (m.seq === upTo || m.info.pending === 0) break
+      }
+    } finally {
+      await consumer.delete().catch(() => {})
+    }
+  }
+}
