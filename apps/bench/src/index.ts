@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench [-- name …]`: runs the named benchmarks (all without a name) and rewrites their sections of
 // docs/benchmarks.md.
+import { memory } from './memory.js'
 import { REPORT } from './report.js'
 import { streamOverhead } from './stream-overhead.js'
 import { threadsEngine } from './threads-engine.js'
 
 const benchmarks: Record<string, () => Promise<void>> = {
+  memory,
   'stream-overhead': streamOverhead,
   threads: threadsEngine
 }

@@ -1,4 +1,4 @@
-import { JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream'
+import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream'
 
 const STREAM_NAME_IN_USE = 10058
 
@@ -12,5 +12,54 @@ export async function ensureStream (jsm: JetStreamManager, config: Partial<Strea
       return
     }
     throw err
+  }
+}
+
+/** The seq of the last message stored on any of these (exact) subjects; 0 when there is none. */
+export async function lastSeqOn (jsm: JetStreamManager, stream: string, subjects: string[]): Promise<number> {
+  const seqs = await Promise.all(subjects.map(async (subject) => {
+    try {
+      return (await jsm.streams.getMessage(stream, { last_by_subj: subject }))?.seq ?? 0
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === NO_MESSAGE_FOUND) return 0
+      throw err
+    }
+  }))
+  return Math.max(0, ...seqs)
+}
+
+const NO_MESSAGE_FOUND = 10037
+/** A replay that receives nothing for this long stops (the messages it waited for were removed meanwhile). */
+const READ_IDLE_MS = 5_000
+
+/**
+ * Reads the stream's messages on `filter` with afterSeq < seq ≤ endSeq, in order, through a short-lived
+ * ordered consumer; `onMessage` is awaited (a slow reader slows the read, nothing piles up). `endSeq` must be
+ * the seq of a message on `filter`, or have one after it: the read ends on reaching it or passing it, never by
+ * guessing from pending counts (which lag behind for filtered consumers).
+ */
+export async function readRange (js: JetStreamClient, stream: string, filter: string, afterSeq: number, endSeq: number, onMessage: (m: JsMsg) => Promise<void> | void): Promise<void> {
+  if (endSeq <= afterSeq) return
+  const consumer = await js.consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 })
+  try {
+    const messages = await consumer.consume({ max_messages: 256 })
+    let idle: NodeJS.Timeout | undefined
+    const arm = (): void => {
+      clearTimeout(idle)
+      idle = setTimeout(() => { void messages.close() }, READ_IDLE_MS)
+    }
+    arm()
+    try {
+      for await (const m of messages) {
+        if (m.seq > endSeq) break
+        arm()
+        await onMessage(m)
+        if (m.seq >= endSeq) break
+      }
+    } finally {
+      clearTimeout(idle)
+    }
+  } finally {
+    await consumer.delete().catch(() => {})
   }
 }

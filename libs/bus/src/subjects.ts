@@ -17,9 +17,14 @@ export function assertToken (value: string, what = 'id'): string {
   return value
 }
 
+/** Every event type a thread's log holds: `skein.thread.<id>.<type>`. */
+export const THREAD_EVENT_TYPES = ['created', 'status', 'message', 'token', 'completed', 'failed', 'cancelled', 'closed'] as const
+
 export const subjects = {
   threadEvent: (thread: string, event: string): string => `skein.thread.${assertToken(thread, 'thread id')}.${event}`,
   threadEvents: (thread: string): string => `skein.thread.${assertToken(thread, 'thread id')}.>`,
+  /** Each of a thread's subjects, one per event type (for "last message on" look-ups). */
+  threadEventSubjects: (thread: string): string[] => THREAD_EVENT_TYPES.map((type) => `skein.thread.${assertToken(thread, 'thread id')}.${type}`),
   allThreadEvents: 'skein.thread.>',
   /** Core NATS (not stored): every openai-service instance aborts model calls of these threads. */
   cancelThreads: 'skein.control.cancel',

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { test } from 'tap'
 import { BaseConfig, buildService, loadConfig } from '@skein/kit'
 import { NatsServer, freePort } from '@skein/stack'
-import { BusUnavailableError, busHeaders, busPlugin, connectBus } from '../src/index.js'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { BusUnavailableError, busHeaders, busPlugin, connectBus, ensureStream, lastSeqOn, readRange } from '../src/index.js'
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'skein-bus-'))
 
@@ -59,4 +60,36 @@ test('the bus plugin reports NATS in /health, follows a restart, and drains on c
   const nc = app.nats
   await app.close()
   t.ok(nc.isClosed(), 'closed (drained) with the service')
+})
+
+test('readRange reads exactly a filtered range of a stream, in order, however the messages interleave', async (t) => {
+  const nats = await NatsServer.start({ dataDir: dataDir() })
+  t.teardown(() => nats.stop())
+  const nc = await connectBus({ servers: nats.url, name: 'test', connectTimeoutMs: 2_000 })
+  t.teardown(() => nc.close())
+  const jsm = await jetstreamManager(nc)
+  const js = jetstream(nc)
+  await ensureStream(jsm, { name: 'RANGE', subjects: ['range.>'] })
+  // Two threads interleaved: a filtered consumer's pending counts lag here; the read must not stop early.
+  const acks = []
+  for (let i = 0; i < 1200; i++) acks.push(js.publish(i % 3 === 0 ? 'range.b.token' : 'range.a.token', String(i)))
+  await Promise.all(acks)
+  await js.publish('range.a.message', 'last of a')
+  await js.publish('range.b.message', 'last of b')
+  const lastA = await lastSeqOn(jsm, 'RANGE', ['range.a.token', 'range.a.message', 'range.a.status'])
+  t.equal(lastA, 1201, 'the last message on any of the subjects (a missing subject counts as none)')
+  const read = async (after: number, end: number): Promise<number[]> => {
+    const seqs: number[] = []
+    await readRange(js, 'RANGE', 'range.a.>', after, end, async (m) => { seqs.push(m.seq); await new Promise((resolve) => setImmediate(resolve)) })
+    return seqs
+  }
+  const all = await read(0, lastA)
+  t.equal(all.length, 801, 'every message of a, none of b')
+  t.ok(all.every((s, i) => i === 0 || s > all[i - 1]!), 'in order')
+  const middle = await read(300, 900)
+  t.equal(middle[0], 302, 'starts after afterSeq')
+  t.equal(middle[middle.length - 1], 900, 'ends at endSeq')
+  const toB = await read(1100, 1198) // seq 1198 is one of b's
+  t.equal(toB[toB.length - 1], 1197, 'an endSeq on another subject: stops at the last message before it')
+  t.same(await read(1201, 1201), [], 'nothing after the end')
 })

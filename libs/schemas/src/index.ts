@@ -58,3 +58,23 @@ export {
   type ServerEventName,
   type ServerFrame
 } from './realtime.js'
+export {
+  CollectionInfo,
+  CollectionList,
+  CollectionName,
+  CreateCollectionBody,
+  DocumentId,
+  DocumentInput,
+  DocumentRecord,
+  MemoryMetadata,
+  MemoryMetadataValue,
+  MemoryScope,
+  MemorySearchQuery,
+  MemorySearchReply,
+  MemorySearchRequest,
+  QueryBody,
+  QueryReply,
+  SearchHit,
+  UpsertDocumentsBody,
+  UpsertDocumentsReply
+} from './memory.js'

@@ -13,6 +13,8 @@ export interface ServiceProcessOptions {
   ready?: string
   timeoutMs?: number
   logFile?: string
+  /** Default: a free port (give the old one to restart a process where clients expect it). */
+  port?: number
 }
 
 export interface ServiceProcess {
@@ -24,7 +26,7 @@ export interface ServiceProcess {
 
 /** One Skein process (a service, the simulator) on a free loopback port, resolved once it is ready. */
 export async function startServiceProcess (opts: ServiceProcessOptions): Promise<ServiceProcess> {
-  const port = await freePort()
+  const port = opts.port ?? await freePort()
   const proc = new ManagedProcess({
     name: opts.name,
     command: process.execPath,

@@ -1,20 +1,40 @@
 import { Type, type Static } from 'typebox'
 import { AuthConfig, BaseConfig } from '@skein/kit'
 
-export const ChromaServiceConfig = Type.Object({
-  ...BaseConfig.properties,
-  ...AuthConfig.properties,
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8001, description: 'Port to listen on (npm start uses 8002)' }),
+/** Chroma, the embedding backend and thread memory: shared by the service and the rebuild command. */
+export const MemorySettings = Type.Object({
   CHROMA_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8000', description: 'The Chroma server' }),
   OPENAI_API_KEY: Type.Optional(Type.String({ description: 'Key of the embedding backend' })),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'The embedding backend: any OpenAI-compatible server' })),
   MODEL_BACKEND: Type.Union([Type.Literal('simulator'), Type.Literal('openai-compatible')], { default: 'openai-compatible' }),
   EMBEDDING_MODEL: Type.Optional(Type.String({ minLength: 1, description: 'Default: skein-sim-embed on the simulator, text-embedding-3-small otherwise' })),
+  EMBEDDING_DIMENSIONS: Type.Optional(Type.Integer({ minimum: 1, maximum: 8192, description: 'Ask the backend for vectors of this length (models that support it); default: the model\'s own' })),
   EMBEDDING_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  EMBEDDING_BATCH: Type.Integer({ minimum: 1, maximum: 2048, default: 128, description: 'Texts per /v1/embeddings call' }),
+  EMBEDDING_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 32, default: 4, description: '/v1/embeddings calls at once for one large upsert' }),
+  EMBEDDING_MAX_CHARS: Type.Integer({ minimum: 100, default: 8_000, description: 'Longer texts are stored whole but embedded from their first this-many characters' }),
+  UPSERT_BATCH: Type.Integer({ minimum: 1, maximum: 5_000, default: 1_000, description: 'Records per Chroma upsert (also capped by the server\'s own batch limit)' }),
+  THREADS_RPC_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 2_000, description: 'How long to wait for the openai-service when looking up a thread\'s record' }),
   MEMORY_COLLECTION: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{2,62}$', default: 'skein-memory', description: 'The collection thread memory is indexed into' }),
   MEMORY_BATCH: Type.Integer({ minimum: 1, maximum: 1000, default: 64, description: 'Messages embedded and upserted together' })
 })
+export type MemorySettings = Static<typeof MemorySettings>
+
+export const ChromaServiceConfig = Type.Object({
+  ...BaseConfig.properties,
+  ...AuthConfig.properties,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8001, description: 'Port to listen on (npm start uses 8002)' }),
+  ...MemorySettings.properties
+})
 export type ChromaServiceConfig = Static<typeof ChromaServiceConfig>
+
+/** The rebuild command: no HTTP, no tokens. */
+export const RebuildConfig = Type.Object({
+  NATS_URL: BaseConfig.properties.NATS_URL,
+  NATS_CONNECT_TIMEOUT_MS: BaseConfig.properties.NATS_CONNECT_TIMEOUT_MS,
+  ...MemorySettings.properties
+})
+export type RebuildConfig = Static<typeof RebuildConfig>
 
 declare module '@skein/kit' {
   interface ServiceConfig extends ChromaServiceConfig {}

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildService, loadConfig, signToken } from '@skein/kit'
-import { ChromaServer, NatsServer, startSimulator } from '@skein/stack'
+import { ChromaServer, NatsServer, startServiceProcess, startSimulator } from '@skein/stack'
+import type { ThreadRecord } from '@skein/schemas'
 import app, { definition } from '../src/app.js'
 import { ChromaServiceConfig } from '../src/config.js'
 
@@ -15,7 +16,7 @@ export async function backends (t: Test): Promise<{ nats: NatsServer, chroma: Ch
   const nats = await NatsServer.start({ dataDir: tmp() })
   t.teardown(() => nats.stop())
   const chroma = await ChromaServer.start({ dataDir: tmp() })
-  t.teardown(() => chroma.stop())
+  t.teardown(() => chroma.kill()) // its data is a temporary directory: no need to wait for a graceful stop
   return { nats, chroma }
 }
 
@@ -39,4 +40,38 @@ export async function build (t: Test, env: Record<string, string>): Promise<Fast
   const fastify = await buildService({ ...definition, version: 'test', config }, app)
   t.teardown(() => fastify.close())
   return fastify
+}
+
+/** The environment that points the chroma-service at these backends, embedding with the simulator. */
+export function serviceEnv (natsUrl: string, chromaUrl: string, simulatorUrl: string): Record<string, string> {
+  return { NATS_URL: natsUrl, CHROMA_URL: chromaUrl, OPENAI_BASE_URL: simulatorUrl, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator' }
+}
+
+/** The real openai-service (built), on the simulator: tasks run to completion and publish their messages. */
+export async function openaiService (t: Test, natsUrl: string, simulatorUrl: string): Promise<{ url: string, task: (text: string, user?: string) => Promise<ThreadRecord> }> {
+  const service = await startServiceProcess({
+    name: 'openai-service',
+    entry: 'services/openai-service/dist/server.js',
+    env: { NATS_URL: natsUrl, OPENAI_BASE_URL: simulatorUrl, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET }
+  })
+  t.teardown(() => service.stop())
+  const task = async (text: string, user = 'alice'): Promise<ThreadRecord> => {
+    const headers = { ...auth(user), 'content-type': 'application/json' }
+    const created = await (await fetch(`${service.url}/tasks`, { method: 'POST', headers, body: JSON.stringify({ task: text }) })).json() as ThreadRecord
+    return await until(`task ${created.id} to finish`, async () => {
+      const r = await (await fetch(`${service.url}/threads/${created.id}`, { headers })).json() as ThreadRecord
+      return ['completed', 'failed', 'cancelled'].includes(r.status) ? r : null
+    })
+  }
+  return { url: service.url, task }
+}
+
+export async function until<V> (what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 30_000): Promise<V> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe().catch(() => null)
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }

@@ -1,50 +1,50 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type JsMsg } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type Consumer, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import type { ChromaClient, Collection } from 'chromadb'
 import type { FastifyBaseLogger } from 'fastify'
 import { THREADS_STREAM } from '@skein/bus'
-import type { ThreadEventPayload } from '@skein/schemas'
+import type { DependencyHealth, MemoryScope, SearchHit, ThreadEventPayload } from '@skein/schemas'
+import { memoryDocument, memoryMessage, scopeFilter, visibility, type MemoryDocument, type MemoryIndex } from './memory-index.js'
+import type { ThreadDirectory } from './thread-directory.js'
 
 export const MEMORY_CONSUMER = 'memory-indexer'
-const MESSAGE_EVENTS = 'skein.thread.*.message'
-const INDEXED_ROLES = new Set(['user', 'assistant', 'report'])
+export const MESSAGE_EVENTS = 'skein.thread.*.message'
+const LOOKUP_RETRY_MS = 5_000
 
-export interface MemoryHit {
-  id: string
-  text: string
-  score: number
-  metadata: Record<string, unknown>
+const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err))
+
+export interface MemorySearch {
+  query: string
+  k: number
+  scope?: MemoryScope | undefined
+  id?: string | undefined
+  /** The user searching: their private rooms are searched too. */
+  user?: string | undefined
+  /** The thread searching (the search_memory tool): its own messages are searched too. */
+  thread?: string | undefined
 }
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
 /**
- * Thread memory: a durable JetStream consumer follows every thread message and indexes it into one Chroma
- * collection, with its thread, author, role and source as metadata. The message id is the document id, so a
- * redelivery or a replay changes nothing. While Chroma (or the embedder) is down nothing is acked: the
- * consumer waits and resumes where it stopped.
+ * Thread memory: a durable JetStream consumer follows every thread message and indexes the ones memory keeps,
+ * with where they were said and who may read them. Idempotent: the message id is the document id. A batch is
+ * acked only once Chroma holds it; while Chroma (or the embedder) is down the indexer holds its batch, keeps it
+ * from being redelivered, retries with backoff, and resumes where it stopped.
  */
 export class ThreadMemory {
   private running = false
   private loop: Promise<void> | undefined
-  private collection: Collection | undefined
+  private failure: { message: string, since: number, waiting: number } | undefined
+  private followed = false
+  private wake: (() => void) | undefined
+  /** Documents indexed by this instance since it started. */
+  indexed = 0
 
   constructor (
     private readonly nc: NatsConnection,
-    private readonly chroma: ChromaClient,
-    private readonly embed: (texts: string[]) => Promise<number[][]>,
-    private readonly opts: { collection: string, embeddingModel: string, batch: number },
+    readonly index: MemoryIndex,
+    private readonly directory: ThreadDirectory,
+    private readonly opts: { batch: number },
     private readonly log: FastifyBaseLogger
   ) {}
-
-  private async open (): Promise<Collection> {
-    this.collection ??= await this.chroma.getOrCreateCollection({
-      name: this.opts.collection,
-      embeddingFunction: null,
-      metadata: { 'hnsw:space': 'cosine', embedding_model: this.opts.embeddingModel }
-    })
-    return this.collection
-  }
 
   start (): void {
     this.running = true
@@ -53,78 +53,123 @@ export class ThreadMemory {
 
   async stop (): Promise<void> {
     this.running = false
+    this.wake?.()
     await this.loop
   }
 
+  /** Waits, or less when the indexer stops. */
+  private async sleep (ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.wake = () => { clearTimeout(timer); resolve() }
+    })
+    this.wake = undefined
+  }
+
+  /** For `/health`: down while the indexer cannot index (Chroma or the embedder failing), saying why. */
+  health (): DependencyHealth {
+    if (this.failure) return { status: 'down', message: `${this.failure.waiting} message(s) waiting since ${new Date(this.failure.since).toISOString()}: ${this.failure.message}` }
+    return { status: 'up', message: this.followed ? `following ${THREADS_STREAM}; ${this.indexed} indexed by this instance` : `waiting for the ${THREADS_STREAM} stream (the openai-service creates it)` }
+  }
+
+  private async consumer (): Promise<Consumer> {
+    const jsm = await jetstreamManager(this.nc)
+    try {
+      await jsm.consumers.add(THREADS_STREAM, { durable_name: MEMORY_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: MESSAGE_EVENTS, ack_wait: 60_000_000_000, max_ack_pending: 1000 })
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError)) throw err // exists already (reused as it is), or no stream yet (get says so)
+    }
+    return await jetstream(this.nc).consumers.get(THREADS_STREAM, MEMORY_CONSUMER)
+  }
+
   private async follow (): Promise<void> {
+    let lastWarning = ''
     while (this.running) {
       try {
-        const jsm = await jetstreamManager(this.nc)
-        try {
-          await jsm.consumers.add(THREADS_STREAM, { durable_name: MEMORY_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: MESSAGE_EVENTS, ack_wait: 60_000_000_000, max_ack_pending: 1000 })
-        } catch (err) {
-          if (!(err instanceof JetStreamApiError)) throw err // exists already: reused as it is
-        }
-        const consumer = await jetstream(this.nc).consumers.get(THREADS_STREAM, MEMORY_CONSUMER)
+        const consumer = await this.consumer()
+        this.followed = true
+        lastWarning = ''
         while (this.running) {
-          const batch = await consumer.fetch({ max_messages: this.opts.batch, expires: 1_000 })
           const msgs: JsMsg[] = []
-          for await (const m of batch) msgs.push(m)
-          if (msgs.length) await this.index(msgs)
+          for await (const m of await consumer.fetch({ max_messages: this.opts.batch, expires: 1_000 })) msgs.push(m)
+          if (msgs.length) await this.handle(msgs)
         }
       } catch (err) {
         if (!this.running) return
-        this.log.warn({ err: err instanceof Error ? err.message : err }, 'memory indexer waiting (no thread stream yet, or NATS away); retrying in 1 s')
-        await delay(1_000)
+        this.followed = false
+        // Said once per cause, not every second: waiting for the openai-service to create the stream is normal.
+        if (reason(err) !== lastWarning) this.log.warn({ err: reason(err) }, 'memory indexer waiting (no thread stream yet, or NATS away); retrying every second')
+        lastWarning = reason(err)
+        await this.sleep(1_000)
       }
     }
   }
 
-  /** Embeds and upserts a batch; acks only once Chroma holds it. */
-  private async index (msgs: JsMsg[]): Promise<void> {
-    type Doc = { id?: string, thread?: string, role?: string, author?: string, text?: string, from?: string, ts?: string }
-    // One document per message id: a replay inside the same batch must not make Chroma refuse the batch.
-    const byId = new Map<string, Doc>()
+  /** One fetched batch: what is not memory is acked, what cannot be placed yet comes back later, the rest is indexed. */
+  private async handle (msgs: JsMsg[]): Promise<void> {
+    const byId = new Map<string, MemoryDocument>()
+    const held: JsMsg[] = []
     for (const m of msgs) {
-      const d = m.json<ThreadEventPayload>().data as Doc
-      if (d.id && d.text && d.role && INDEXED_ROLES.has(d.role)) byId.set(d.id, d)
-    }
-    const docs = [...byId.values()]
-    try {
-      if (docs.length) {
-        const collection = await this.open()
-        const embeddings = await this.embed(docs.map((d) => d.text!))
-        await collection.upsert({
-          ids: docs.map((d) => d.id!),
-          embeddings,
-          documents: docs.map((d) => d.text!),
-          metadatas: docs.map((d) => ({ thread: d.thread ?? '', role: d.role!, author: d.author ?? '', from: d.from ?? '', ts: d.ts ?? '' }))
-        })
+      let payload: ThreadEventPayload
+      try {
+        payload = m.json<ThreadEventPayload>()
+      } catch {
+        m.term()
+        continue
       }
-      for (const m of msgs) m.ack()
-    } catch (err) {
-      this.collection = undefined
-      this.log.warn({ err: err instanceof Error ? err.message : err, messages: msgs.length }, 'memory indexing failed; the messages will be retried')
-      for (const m of msgs) m.nak(2_000)
+      const message = memoryMessage(payload)
+      if (!message) {
+        m.ack()
+        continue
+      }
+      try {
+        const doc = await memoryDocument(message, this.directory)
+        if (!doc) {
+          this.log.warn({ message: message.id, thread: message.thread }, 'not indexed: its thread has no record, so who may read it is unknown')
+          m.term()
+          continue
+        }
+        byId.set(doc.id, doc) // a replay inside one batch: one document
+        held.push(m)
+      } catch (err) {
+        // Who may read it cannot be known now (ThreadLookupError), or its record is unreadable: later, not lost.
+        this.log.warn({ message: message.id, err: reason(err) }, 'memory indexing of a message postponed')
+        m.nak(LOOKUP_RETRY_MS)
+      }
+    }
+    if (held.length) await this.write([...byId.values()], held)
+  }
+
+  /** Writes until Chroma holds the documents, then acks; on shutdown, hands the messages back. */
+  private async write (docs: MemoryDocument[], msgs: JsMsg[]): Promise<void> {
+    let embeddings: number[][] | undefined
+    for (let attempt = 0; ; attempt++) {
+      try {
+        embeddings ??= await this.index.embed(docs)
+        await this.index.upsert(docs, embeddings)
+        for (const m of msgs) m.ack()
+        this.indexed += docs.length
+        if (this.failure) this.log.info({ messages: msgs.length }, 'memory indexer resumed')
+        this.failure = undefined
+        return
+      } catch (err) {
+        this.index.forget()
+        if (!this.failure) this.log.warn({ err: reason(err), messages: msgs.length }, 'memory indexing failed; holding the messages and retrying')
+        this.failure = { message: reason(err), since: this.failure?.since ?? Date.now(), waiting: msgs.length }
+        if (!this.running) {
+          for (const m of msgs) m.nak()
+          return
+        }
+        for (const m of msgs) m.working()
+        await this.sleep(Math.min(2_000, 250 * 2 ** attempt))
+      }
     }
   }
 
-  /** The memory closest to `query`, best first, optionally within one thread. */
-  async search (query: string, opts: { k: number, thread?: string }): Promise<MemoryHit[]> {
-    const collection = await this.open()
-    const [embedding] = await this.embed([query])
-    const res = await collection.query({
-      queryEmbeddings: [embedding!],
-      nResults: opts.k,
-      ...(opts.thread ? { where: { thread: opts.thread } } : {}),
-      include: ['documents', 'metadatas', 'distances'] as never
-    })
-    const ids = res.ids[0] ?? []
-    return ids.map((id, i) => ({
-      id,
-      text: res.documents[0]?.[i] ?? '',
-      score: 1 - (res.distances[0]?.[i] ?? 1),
-      metadata: (res.metadatas[0]?.[i] ?? {}) as Record<string, unknown>
-    }))
+  /** The memory closest to a query, best first, among what the asker may read, in scope. */
+  async search (s: MemorySearch): Promise<SearchHit[]> {
+    const scope = scopeFilter(s.scope, s.id)
+    const visible = visibility({ user: s.user, thread: s.thread })
+    return await this.index.search(s.query, { k: s.k, where: scope ? { $and: [scope, visible] } : visible })
   }
 }

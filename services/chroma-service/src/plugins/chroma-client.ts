@@ -8,11 +8,17 @@ declare module 'fastify' {
   }
 }
 
+/** A chromadb client for a server's URL. */
+export function connectChroma (chromaUrl: string): ChromaClient {
+  const url = new URL(chromaUrl)
+  const ssl = url.protocol === 'https:'
+  return new ChromaClient({ host: url.hostname, port: Number(url.port || (ssl ? 443 : 80)), ssl })
+}
+
 /** `fastify.chroma` for CHROMA_URL, and `chromadb` in `/health` (its heartbeat). */
 export default fp(async function chromaClient (fastify) {
   const url = new URL(fastify.config.CHROMA_URL)
-  const ssl = url.protocol === 'https:'
-  const client = new ChromaClient({ host: url.hostname, port: Number(url.port || (ssl ? 443 : 80)), ssl })
+  const client = connectChroma(fastify.config.CHROMA_URL)
   fastify.decorate('chroma', client)
   fastify.health.add('chromadb', async () => {
     await client.heartbeat()

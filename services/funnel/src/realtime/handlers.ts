@@ -60,8 +60,8 @@ const handlers: { [E in ClientEventName]: Handler<E> } = {
  */
 export async function onFrame (hub: RealtimeHub, s: Session, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean, log: FastifyBaseLogger): Promise<void> {
   if (!s.take()) {
-    s.send(frame('error', { code: 'FUNNEL_RATE_LIMITED', message: 'too many frames: slow down (WS_RATE_PER_S)' }))
     if (s.flooding) s.close(CloseCodes.RATE_LIMITED, 'rate limit exceeded again and again')
+    else if (s.shouldTell()) s.send(frame('error', { code: 'FUNNEL_RATE_LIMITED', message: 'too many frames: slow down; frames over the rate (WS_RATE_PER_S) are dropped' }))
     return
   }
   if (isBinary) {

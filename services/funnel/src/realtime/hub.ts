@@ -137,7 +137,8 @@ export class RealtimeHub {
     const newcomer = ![...members].some((m) => m.user === s.user)
     members.add(s)
     this.status.set(room, thread.status)
-    if (newcomer) this.membersChanged(room, true)
+    // The joiner learns the members from room_joined; the others (and the other funnels) right after it.
+    if (newcomer) setImmediate(() => this.membersChanged(room, true))
     return {
       room,
       members: this.members(room),

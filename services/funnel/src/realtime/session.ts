@@ -13,6 +13,8 @@ export interface RoomCursor {
   upTo: number
 }
 
+const FLOOD_WINDOW_MS = 10_000
+
 export interface SessionLimits {
   maxBufferedBytes: number
   ratePerS: number
@@ -30,7 +32,11 @@ export class Session {
   closed = false
   private tokens: number
   private refilled = performance.now()
-  private refusedInARow = 0
+  /** Frames refused for the rate since `refusedSince` (a window of FLOOD_WINDOW_MS). */
+  private refused = 0
+  private refusedSince = 0
+  /** When this socket was last told it is over its rate (once a second at most). */
+  private toldAt = 0
   private expiry: NodeJS.Timeout | undefined
 
   constructor (
@@ -60,16 +66,27 @@ export class Session {
     this.refilled = now
     if (this.tokens >= 1) {
       this.tokens -= 1
-      this.refusedInARow = 0
       return true
     }
-    this.refusedInARow++
+    if (now - this.refusedSince > FLOOD_WINDOW_MS) {
+      this.refused = 0
+      this.refusedSince = now
+    }
+    this.refused++
     return false
   }
 
-  /** A client that keeps sending far over its rate after being told is closed. */
+  /** Whether to tell the client it is over its rate now (at most once a second, not once per frame). */
+  shouldTell (): boolean {
+    const now = performance.now()
+    if (now - this.toldAt < 1_000) return false
+    this.toldAt = now
+    return true
+  }
+
+  /** A client that keeps sending far over its rate (more refused frames than its burst, within 10 s) is closed. */
   get flooding (): boolean {
-    return this.refusedInARow > this.limits.rateBurst
+    return this.refused > this.limits.rateBurst
   }
 
   /** Sends one frame, unless the socket is so far behind that it counts as a slow consumer: then it is closed. */

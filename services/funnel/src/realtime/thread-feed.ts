@@ -1,7 +1,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyBaseLogger } from 'fastify'
-import { THREADS_STREAM, subjects } from '@skein/bus'
+import { THREADS_STREAM, lastSeqOn, readRange, subjects } from '@skein/bus'
 import { MAIN_ROOM } from '@skein/schemas'
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -81,22 +81,9 @@ export class ThreadFeed {
    */
   async replay (room: string, afterSeq: number, upTo: number, onEvent: (m: JsMsg) => Promise<void> | void): Promise<void> {
     if (afterSeq >= upTo) return
-    const consumer = await this.js.consumers.get(THREADS_STREAM, {
-      filter_subjects: room === MAIN_ROOM ? subjects.allThreadEvents : subjects.threadEvents(room),
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: afterSeq + 1
-    })
-    try {
-      const info = await consumer.info()
-      if (info.num_pending === 0) return
-      const messages = await consumer.consume({ max_messages: 256 })
-      for await (const m of messages) {
-        if (m.seq > upTo) break
-        await onEvent(m)
-        if (m.seq === upTo || m.info.pending === 0) break
-      }
-    } finally {
-      await consumer.delete().catch(() => {})
-    }
+    const jsm = await jetstreamManager(this.nc)
+    const last = room === MAIN_ROOM ? (await this.bounds()).lastSeq : await lastSeqOn(jsm, THREADS_STREAM, subjects.threadEventSubjects(room))
+    const filter = room === MAIN_ROOM ? subjects.allThreadEvents : subjects.threadEvents(room)
+    await readRange(this.js, THREADS_STREAM, filter, afterSeq, Math.min(upTo, last), onEvent)
   }
 }

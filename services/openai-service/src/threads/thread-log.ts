@@ -1,5 +1,5 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
-import { THREADS_STREAM, busHeaders, subjects } from '@skein/bus'
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import { THREADS_STREAM, busHeaders, lastSeqOn, readRange, subjects } from '@skein/bus'
 import type { ThreadEvent, ThreadEventPayload, ThreadEventType, ThreadMessage } from '@skein/schemas'
 
 /**
@@ -22,22 +22,9 @@ export class ThreadLog {
   /** The thread's events after `afterSeq` (all when 0), optionally of one type, in order. */
   async read (thread: string, afterSeq = 0, type?: ThreadEventType): Promise<ThreadEvent[]> {
     const filter = type ? subjects.threadEvent(thread, type) : subjects.threadEvents(thread)
-    const consumer = await this.js.consumers.get(THREADS_STREAM, {
-      filter_subjects: filter,
-      ...(afterSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 } : { deliver_policy: DeliverPolicy.All })
-    })
-    const info = await consumer.info()
-    if (info.num_pending === 0) {
-      await consumer.delete().catch(() => {})
-      return []
-    }
+    const last = await lastSeqOn(this.jsm, THREADS_STREAM, type ? [filter] : subjects.threadEventSubjects(thread))
     const out: ThreadEvent[] = []
-    const messages = await consumer.consume()
-    for await (const m of messages) {
-      out.push({ ...(m.json<ThreadEventPayload>()), seq: m.seq })
-      if (m.info.pending === 0) break
-    }
-    await consumer.delete().catch(() => {})
+    await readRange(this.js, THREADS_STREAM, filter, afterSeq, last, (m) => { out.push({ ...(m.json<ThreadEventPayload>()), seq: m.seq }) })
     return out
   }
 

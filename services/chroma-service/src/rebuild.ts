@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// `pnpm --filter @skein/chroma-service rebuild` (or `npm run memory:rebuild` at the root): re-indexes thread memory
+// from the JetStream stream SKEIN_THREADS into a fresh Chroma collection, then swaps it in. Reads the same
+// environment as the chroma-service (NATS_URL, CHROMA_URL, OPENAI_*, EMBEDDING_*, MEMORY_COLLECTION). With
+// neither OPENAI_API_KEY nor OPENAI_BASE_URL it embeds with the local stack's simulator, as `npm start` does.
+import { connectBus } from '@skein/bus'
+import { ConfigError, loadConfig } from '@skein/kit'
+import { RebuildConfig } from './config.js'
+import { Embedder } from './embeddings/embedder.js'
+import { rebuildMemory, type RebuildProgress } from './memory/rebuild.js'
+import { ThreadDirectory } from './memory/thread-directory.js'
+import { connectChroma } from './plugins/chroma-client.js'
+
+const say = (line: string): void => { process.stdout.write(`▸ ${line}\n`) }
+const fail = (line: string): never => {
+  process.stderr.write(`✖ memory rebuild: ${line}\n`)
+  process.exit(1)
+}
+
+const env: Record<string, string | undefined> = { ...process.env }
+if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
+  env.OPENAI_BASE_URL = `http://127.0.0.1:${env.SIMULATOR_PORT ?? '8090'}/v1`
+  env.OPENAI_API_KEY = 'simulator'
+  env.MODEL_BACKEND ??= 'simulator'
+}
+let config: RebuildConfig
+try {
+  config = loadConfig(RebuildConfig, env)
+} catch (err) {
+  fail(err instanceof ConfigError ? err.message : String(err))
+  throw err
+}
+
+const embedder = new Embedder(config)
+say(`rebuilding "${config.MEMORY_COLLECTION}" on ${config.CHROMA_URL} from SKEIN_THREADS on ${config.NATS_URL}, embedding with ${embedder.model} at ${config.OPENAI_BASE_URL ?? 'OpenAI'}`)
+const nc = await connectBus({ servers: config.NATS_URL, name: 'chroma-service-rebuild', connectTimeoutMs: config.NATS_CONNECT_TIMEOUT_MS }).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)))
+const chroma = connectChroma(config.CHROMA_URL)
+try {
+  await chroma.heartbeat()
+} catch {
+  fail(`Chroma does not answer at ${config.CHROMA_URL}: start it (npm start does) or set CHROMA_URL`)
+}
+
+let shown = 0
+const progress = (p: RebuildProgress): void => {
+  const now = Date.now()
+  if (p.phase === 'indexing' && now - shown < 500 && p.read < p.total) return
+  shown = now
+  say(`${p.phase}: ${p.read}/${p.total} messages read, ${p.indexed} documents`)
+}
+
+try {
+  const r = await rebuildMemory({ nc, chroma, embedder, directory: new ThreadDirectory(nc, { rpcTimeoutMs: config.THREADS_RPC_TIMEOUT_MS }), collection: config.MEMORY_COLLECTION, batch: config.MEMORY_BATCH }, progress)
+  say(`rebuilt "${r.collection}" with ${r.embeddingModel}: ${r.count} documents (before: ${r.previousCount ?? 'no collection'}) from ${r.messages} messages in ${(r.ms / 1000).toFixed(1)} s`)
+  say(`skipped ${r.skipped.notMemory} messages memory does not keep (system notes)${r.skipped.noRecord ? ` and ${r.skipped.noRecord} of threads without a record` : ''}`)
+  process.stdout.write(`${JSON.stringify(r)}\n`)
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err))
+} finally {
+  await nc.drain().catch(() => {})
+}
