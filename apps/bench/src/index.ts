@@ -2,14 +2,20 @@
 // `npm run bench [-- name …]`: runs the named benchmarks (all without a name) and rewrites their sections of
 // docs/benchmarks.md.
 import { memory } from './memory.js'
+import { freshStart } from './fresh-start.js'
 import { REPORT } from './report.js'
+import { realtime } from './realtime.js'
 import { streamOverhead } from './stream-overhead.js'
 import { threadsEngine } from './threads-engine.js'
+import { webBundle } from './web-bundle.js'
 
 const benchmarks: Record<string, () => Promise<void>> = {
   memory,
+  realtime,
+  'fresh-start': freshStart,
   'stream-overhead': streamOverhead,
-  threads: threadsEngine
+  threads: threadsEngine,
+  'web-bundle': webBundle
 }
 
 const asked = process.argv.slice(2)

@@ -25,9 +25,11 @@ export async function threadsEngine (): Promise<void> {
     }
     const sim = await start('model-simulator', 'services/model-simulator/dist/server.js', { SIM_TOKENS_PER_SECOND: '0' })
     const workers = 8
+    // A 10-step plan is over the default THREADS_MAX_CHILDREN (8): the benchmark raises it, and says so.
+    const bounds = { THREADS_MAX_CHILDREN: '16', THREADS_MAX_PER_ROOT: '64' }
     const url = await start('openai-service', 'services/openai-service/dist/server.js', {
       NATS_URL: nats.url, OPENAI_BASE_URL: `${sim}/v1`, OPENAI_API_KEY: 'bench', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET,
-      THREADS_MAX_CHILDREN: '16', THREADS_MAX_PER_ROOT: '64', THREADS_WORKERS: String(workers)
+      ...bounds, THREADS_WORKERS: String(workers)
     })
     const headers = { authorization: `Bearer ${signToken(SECRET, 'bench', 3600).token}`, 'content-type': 'application/json' }
     const task = async (text: string): Promise<Thread> => await (await fetch(`${url}/tasks`, { method: 'POST', headers, body: JSON.stringify({ task: text }) })).json() as Thread
@@ -69,7 +71,9 @@ export async function threadsEngine (): Promise<void> {
     writeSection('threads', `## Threads engine: a 10-step task end to end, and lifecycle events per second
 
 ${machine()}. Real processes over loopback: nats-server (JetStream, file storage), the model simulator
-unthrottled, one openai-service with ${workers} workers. Times from \`POST /tasks\` to the task's record
+unthrottled, one openai-service with ${workers} workers (\`THREADS_WORKERS=${workers}\`) and
+\`THREADS_MAX_CHILDREN=${bounds.THREADS_MAX_CHILDREN}\`, \`THREADS_MAX_PER_ROOT=${bounds.THREADS_MAX_PER_ROOT}\`: with the default
+THREADS_MAX_CHILDREN of 8 a 10-step plan is refused at the bound. Times from \`POST /tasks\` to the task's record
 reading \`completed\` (plan → 10 step threads in parallel → reports → final answer → closed).
 
 | measure | result |

@@ -52,6 +52,8 @@ function loggerOptions (name: string, level: string): FastifyServerOptions['logg
         'req.headers.cookie',
         'req.headers["x-api-key"]',
         'headers.authorization',
+        'headers.cookie',
+        'headers["x-api-key"]',
         'config.OPENAI_API_KEY',
         'config.JWT_SECRET',
         '*.apiKey'
@@ -95,6 +97,11 @@ export async function buildService (def: ServiceDefinition, app: FastifyPluginAs
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id)
   })
+  // Graceful shutdown: a response sent once close() has begun tells the client to drop its keep-alive connection;
+  // otherwise close() (and the onClose hooks that drain NATS) waits for that idle connection's timeout.
+  let closing = false
+  fastify.addHook('preClose', async () => { closing = true })
+  fastify.addHook('onSend', async (_request, reply) => { if (closing) reply.header('connection', 'close') })
   installErrorHandling(fastify, def.errorPrefix)
 
   // Tier 1: external plugins the kit owns (OpenAPI), then the kit's decorators (health).

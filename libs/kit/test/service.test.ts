@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { test } from 'tap'
 import { Type } from 'typebox'
 import { createError } from '../src/index.js'
@@ -101,4 +103,59 @@ test('OpenAPI: the spec at its own URL lists the routes; the UI answers', async 
   const ui = await app.inject({ url: '/docs/' })
   t.equal(ui.statusCode, 200)
   t.match(ui.headers['content-type'], /text\/html/)
+})
+
+test('logging: authorization, cookies, keys and tokens in URLs are redacted in what the service writes', async (t) => {
+  // The kit's pino logger writes to the process's stdout: run a small service in a process of its own and read it.
+  const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
+  const child = spawn(process.execPath, [...loader, fileURLToPath(new URL('./fixtures/logging-service.ts', import.meta.url))], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { err += c.toString() })
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  t.equal(code, 0, `the service ran (${err.slice(0, 500)})`)
+  const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) // eslint-disable-line @typescript-eslint/no-explicit-any
+  const seen = lines.find((l) => l.msg === 'the request headers')
+  t.ok(seen, 'the headers were logged')
+  t.equal(seen?.headers.authorization, '[redacted]')
+  t.equal(seen?.headers.cookie, '[redacted]')
+  t.equal(seen?.headers['x-api-key'], '[redacted]')
+  const backend = lines.find((l) => l.msg === 'a backend and the config')
+  t.equal(backend?.backend.apiKey, '[redacted]', 'a backend\'s apiKey')
+  t.equal(backend?.config.JWT_SECRET, '[redacted]')
+  t.equal(backend?.config.OPENAI_API_KEY, '[redacted]')
+  const incoming = lines.filter((l) => l.msg === 'incoming request').map((l) => l.req.url)
+  t.same(incoming, ['/headers', '/backend?token=[redacted]&room=main'], 'request URLs are logged without their token')
+  t.ok(lines.every((l) => typeof l.reqId === 'string' || l.req === undefined), 'each request line carries its request id')
+  for (const secret of ['Bearer x', 'cookie-value', 'api-key-value', 'sk-live-backend-key', 'jwt-secret-in-config', 'sk-live-config-key', 'query-token-value']) {
+    t.notOk(out.includes(secret), `"${secret}" appears nowhere in the logs`)
+  }
+})
+
+test('shutdown: close() lets a request under way finish, refuses new ones, and runs the onClose hooks at once', async (t) => {
+  let started!: () => void
+  const running = new Promise<void>((resolve) => { started = resolve })
+  let drained = false
+  const app = await build(t, async (f) => {
+    f.addHook('onClose', async () => { drained = true }) // where a service drains NATS
+    f.get('/slow', async () => {
+      started()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      return { done: true }
+    })
+  })
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const inFlight = fetch(`${url}/slow`) // a keep-alive client, as the funnel's proxy is
+  await running
+  const closing = app.close()
+  const res = await inFlight
+  t.equal(res.status, 200, 'the request under way is answered')
+  t.same(await res.json(), { done: true })
+  t.equal(res.headers.get('connection'), 'close', 'and the client is told to drop the connection')
+  const refused = await fetch(`${url}/slow`).then((r) => r.status, () => 'no connection')
+  t.not(refused, 200, `a request after close() is not served (${refused})`)
+  const closed = await Promise.race([closing.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 3_000))])
+  t.ok(closed, 'close() resolves as soon as the request is done, not after the keep-alive timeout (72 s)')
+  t.ok(drained, 'the onClose hooks ran')
 })

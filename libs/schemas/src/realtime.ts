@@ -73,7 +73,8 @@ export const StatusEvent = Type.Object({
 })
 export const RoomJoined = Type.Object({
   room: RoomId,
-  members: Type.Array(Type.String()),
+  members: Type.Array(Type.String(), { description: 'Who is in the room, on every funnel, sorted (the first 100)' }),
+  memberCount: Type.Integer({ minimum: 0 }),
   lastSeq: Type.Integer({ minimum: 0, description: 'The room log\'s position: resume with afterSeq set to the last seq you saw' }),
   thread: Type.Object({ kind: ThreadKind, status: ThreadStatus, task: Type.String(), private: Type.Boolean() })
 })
@@ -89,7 +90,12 @@ export const NewMessage = Type.Object({
   from: Type.Optional(Type.String({ description: 'A report names the thread it comes from' }))
 })
 export const UserTyping = Type.Object({ room: RoomId, user: Type.String(), typing: Type.Boolean() })
-export const Presence = Type.Object({ room: RoomId, members: Type.Array(Type.String()) })
+/** Sent when a room's members change (at most one frame per room every 250 ms). */
+export const Presence = Type.Object({
+  room: RoomId,
+  members: Type.Array(Type.String(), { description: 'Who is in the room, on every funnel, sorted (the first 100)' }),
+  memberCount: Type.Integer({ minimum: 0 })
+})
 export const LlmToken = Type.Object({
   room: RoomId,
   seq: Seq,

@@ -53,7 +53,12 @@ async function main (): Promise<void> {
     ...(env.CHROMA_URL ? { chromaUrl: env.CHROMA_URL } : {}),
     ...(env.OPENAI_API_KEY ? { openaiApiKey: env.OPENAI_API_KEY } : {}),
     ...(env.OPENAI_BASE_URL ? { openaiBaseUrl: env.OPENAI_BASE_URL } : {}),
-    env: { LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
+    // The user's AUTH_DEV_LOGIN and JWT_SECRET reach every service (the stack's defaults apply without them).
+    env: {
+      LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+      ...(env.AUTH_DEV_LOGIN ? { AUTH_DEV_LOGIN: env.AUTH_DEV_LOGIN } : {}),
+      ...(env.JWT_SECRET ? { JWT_SECRET: env.JWT_SECRET } : {})
+    },
     watch: dev,
     onProgress: (m) => process.stdout.write(`▸ ${m}\n`)
   })

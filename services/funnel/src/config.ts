@@ -15,7 +15,7 @@ export const FunnelConfig = Type.Object({
   WS_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 65_536, default: 4_194_304, description: 'Bytes waiting to be sent to one socket before it counts as a slow consumer and is closed (4008); it resumes losslessly' }),
   WS_RATE_PER_S: Type.Number({ exclusiveMinimum: 0, default: 20, description: 'Frames one socket may send per second, sustained' }),
   WS_RATE_BURST: Type.Integer({ minimum: 1, default: 60, description: 'Frames one socket may send in a burst above the sustained rate' }),
-  WS_HEARTBEAT_MS: Type.Integer({ minimum: 1000, default: 30_000, description: 'A ping this often; a socket that missed the last one is closed' }),
+  WS_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 30_000, description: 'A ping this often; a socket that missed the last one is closed' }),
   WS_MAX_ROOMS_PER_SOCKET: Type.Integer({ minimum: 1, default: 64, description: 'Rooms one socket may be in at once' }),
   WS_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'Time allowed to the openai-service to answer a room, task or cancel request over NATS' }),
   WS_PRESENCE_INTERVAL_MS: Type.Integer({ minimum: 500, default: 10_000, description: 'Funnels re-announce their rooms\' members this often; a funnel silent for 3 intervals is forgotten' }),

@@ -51,11 +51,31 @@ t.test('messages, typing and presence between three clients in one room; the sen
   await carol.request('leave_room', { room: 'garden' })
   t.ok(carol.of('room_left').some((r) => r.room === 'garden'))
   await alice.until(() => members(alice, 'garden')?.length === 2)
-  t.same(members(bob, 'garden') ?? members(alice, 'garden'), ['alice', 'bob'], 'presence follows a member leaving')
+  await bob.until(() => members(bob, 'garden')?.length === 2)
+  t.same([members(alice, 'garden'), members(bob, 'garden')], [['alice', 'bob'], ['alice', 'bob']], 'presence follows a member leaving')
+  t.equal(alice.of('presence').filter((p) => p.room === 'garden').pop()?.memberCount, 2)
   await bob.close()
   await alice.until(() => members(alice, 'garden')?.length === 1)
   t.same(members(alice, 'garden'), ['alice'], 'and a member disconnecting')
   await t.rejects(carol.request('message', { room: 'garden', text: 'hi' }), { code: 'FUNNEL_NOT_IN_ROOM' }, 'only members post')
+})
+
+t.test('presence in a big room: one frame per beat, not one per join; the list is capped, the count is not', async (t) => {
+  const first = await connect(t, 'crowd-000')
+  await first.request('create_room', { room: 'stadium' })
+  await first.request('join_room', { room: 'stadium' })
+  const crowd = await Promise.all(Array.from({ length: 119 }, async (_x, i) => {
+    const c = await connect(t, `crowd-${String(i + 1).padStart(3, '0')}`)
+    await c.request('join_room', { room: 'stadium' })
+    return c
+  }))
+  await first.until(() => first.of('presence').pop()?.memberCount === 120, 10_000)
+  const frames = first.of('presence')
+  t.ok(frames.length < 20, `the first member got ${frames.length} presence frames for 119 joins`)
+  const last = frames.pop()!
+  t.equal((last.members as string[]).length, 100, 'at most 100 listed')
+  t.equal((last.members as string[])[0], 'crowd-000', 'sorted')
+  t.equal(crowd[118]!.of('room_joined')[0]?.memberCount, 120, 'the last to join is told the whole count')
 })
 
 t.test('llm_request: every member sees the tokens, then one llm_complete whose text is the tokens joined', async (t) => {

@@ -39,6 +39,60 @@ test('the OpenAPI document is at /openai.json and the Swagger UI at /docs', asyn
   t.equal(ui.statusCode, 200)
 })
 
+interface Operation {
+  parameters?: Array<{ name: string }>
+  requestBody?: { content: Record<string, unknown> }
+  responses: Record<string, { content?: Record<string, { schema?: { type?: unknown } }> }>
+}
+
+/** True when an OpenAPI fragment holds an example anywhere (media `example(s)`, schema `examples`). */
+const hasExample = (fragment: unknown): boolean => {
+  if (Array.isArray(fragment)) return fragment.some(hasExample)
+  if (!fragment || typeof fragment !== 'object') return false
+  return Object.entries(fragment).some(([k, v]) => ((k === 'example' || k === 'examples') && v !== undefined) || hasExample(v))
+}
+
+/** What is missing from the document: every route the issues name, and an example for each operation. */
+function openApiGaps (paths: Record<string, Record<string, Operation>>): string[] {
+  const gaps: string[] = []
+  const named = [
+    'GET /v1/models', 'POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /speech', 'POST /images', 'GET /media/{id}',
+    'POST /auth/token', 'GET /threads/main', 'GET /threads', 'GET /threads/{id}', 'GET /threads/{id}/tree',
+    'GET /threads/{id}/messages', 'POST /threads/{id}/messages', 'POST /tasks', 'POST /threads/{id}/cancel',
+    'POST /threads/{id}/stop', 'GET /threads/{id}/events', 'GET /models/stats', 'GET /health'
+  ]
+  for (const route of named) {
+    const [method, path] = route.split(' ') as [string, string]
+    if (!paths[path]?.[method.toLowerCase()]) gaps.push(`${route}: not in the document`)
+  }
+  for (const [path, ops] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const route = `${method.toUpperCase()} ${path}`
+      const ok = Object.entries(op.responses).filter(([status]) => status.startsWith('2'))
+      if (!hasExample(op.requestBody) && !hasExample(op.parameters) && !ok.some(([, r]) => hasExample(r))) gaps.push(`${route}: no example at all`)
+      if (op.requestBody && !hasExample(op.requestBody)) gaps.push(`${route}: no example of its request body`)
+      for (const [status, r] of ok) {
+        // A typed answer (JSON, or the SSE text) shows one; raw bytes (media) are shown by their parameters.
+        const typed = Object.values(r.content ?? {}).some((m) => m.schema?.type !== undefined)
+        if (typed && !hasExample(r)) gaps.push(`${route}: no example of its ${status} answer`)
+      }
+    }
+  }
+  return gaps
+}
+
+test('every route is in the OpenAPI document, each with an example of its answer and body', async (t) => {
+  const n = await nats(t)
+  const app = await build(t, { NATS_URL: n.url })
+  const paths = (await app.inject({ url: '/openai.json' })).json().paths as Record<string, Record<string, Operation>>
+  t.same(openApiGaps(paths), [], 'no route or example missing')
+  for (const [path, ops] of Object.entries(paths)) {
+    for (const method of Object.keys(ops)) {
+      t.ok(app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }), `${method.toUpperCase()} ${path} is a real route`)
+    }
+  }
+})
+
 test('the dev login issues a token that the service accepts; it is off unless turned on', async (t) => {
   const n = await nats(t)
   const app = await build(t, { NATS_URL: n.url, AUTH_DEV_LOGIN: 'true' })

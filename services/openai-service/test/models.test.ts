@@ -44,6 +44,10 @@ test('the official SDK streams a chat completion with a usage block; usage is co
   t.equal(s.completionTokens, 2 * usage!.completion_tokens)
   t.equal(s.active, 0)
   t.ok((s.avgFirstTokenMs ?? -1) >= 0, 'latency to first token recorded')
+  const health = (await app.inject({ url: '/health' })).json()
+  const counted = health.dependencies.model.details.usage.find((u: { model: string }) => u.model === 'skein-sim-1')
+  t.ok(counted && counted.requests >= 1, `/health counts the model's requests (${JSON.stringify(counted)})`)
+  t.equal(counted?.completionTokens, s.completionTokens, '/health and /models/stats count the same')
 })
 
 test('the default model answers when none is named; embeddings go to the embedding model', async (t) => {
@@ -88,7 +92,9 @@ test('a 500 before the first token falls back to the fallback model', async (t) 
   const primary = await stats(app, 'skein-sim-1')
   t.equal(primary.fallbacks, 1)
   t.equal(primary.requests, 0, 'the failed model counts no answered request of its own')
-  t.equal((await stats(app, 'skein-sim-mini')).requests, 1)
+  const fallback = await stats(app, 'skein-sim-mini')
+  t.equal(fallback.requests, 1)
+  t.equal(fallback.retries, 1, 'skein-sim-1 was retried once (MODEL_MAX_RETRIES=1) before the fallback; the retry is counted with the request the fallback answered')
 })
 
 test('a stream cut mid-way ends with an error finish and a clear reason, never hanging', async (t) => {
@@ -120,7 +126,21 @@ test('a hung backend times out with a 504; a slow first token counts against its
   const slow = await service(t, { SIM_FAULT: 'latency=1500' }, { MODEL_FIRST_TOKEN_TIMEOUT_MS: '300', MODEL_MAX_RETRIES: '0' })
   const late = await fetch(`${slow.url}/v1/chat/completions`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'skein-sim-1', messages: ask, stream: true }) })
   t.equal(late.status, 504)
-  t.match((await late.json() as { error: { message: string } }).error.message, /no first token within 300 ms|did not answer in time/)
+  t.match((await late.json() as { error: { message: string } }).error.message, /no first token within 300 ms/)
+})
+
+test('a backend that goes silent mid-answer is cut by the idle timeout: an error finish, the reason, then [DONE]', async (t) => {
+  const { url, app } = await service(t, { SIM_TOKENS_PER_SECOND: '2' }, { MODEL_IDLE_TIMEOUT_MS: '200', MODEL_FIRST_TOKEN_TIMEOUT_MS: '5000', MODEL_MAX_RETRIES: '0' })
+  const started = Date.now()
+  const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'skein-sim-1', messages: ask, stream: true }) })
+  t.equal(res.status, 200, 'the answer had started')
+  const text = await res.text()
+  t.ok(Date.now() - started < 3_000, `cut within the idle timeout, not at the end of a slow answer (${Date.now() - started} ms)`)
+  t.ok(text.split('\n\n').some((e) => /"delta":\{"content":"[^"]+"\}/.test(e)), 'the first token arrived before the silence')
+  t.match(text, /"finish_reason":"error"/)
+  t.match(text, /silent for 200 ms mid-answer/)
+  t.match(text, /data: \[DONE\]\n\n$/, 'the stream is closed properly')
+  t.equal((await stats(app, 'skein-sim-1')).active, 0, 'nothing left generating')
 })
 
 test('bad requests get 400s in OpenAI\'s shape that name the field', async (t) => {

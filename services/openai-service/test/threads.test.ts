@@ -1,5 +1,7 @@
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { THREADS_STREAM, subjects } from '@skein/bus'
 import type { ThreadEvent, ThreadMessage, ThreadRecord } from '@skein/schemas'
 import { auth, build, nats, simulator } from './helper.js'
 
@@ -28,9 +30,12 @@ const events = async (app: FastifyInstance, id: string): Promise<ThreadEvent[]> 
 
 test('a task of three independent parts and one dependent part: four steps, three in parallel, reports, a final answer, all closed', async (t) => {
   const { app } = await engine(t)
-  const created = await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: '1. Research cats\n2. Research dogs\n3. Research birds\n4. Compare the results of the three' } })
+  const created = await app.inject({ method: 'POST', url: '/tasks', headers: { ...auth(), 'x-request-id': 'trace-9' }, payload: { task: '1. Research cats\n2. Research dogs\n3. Research birds\n4. Compare the results of the three' } })
   t.equal(created.statusCode, 201)
   const task = created.json() as ThreadRecord
+  const jsm = await jetstreamManager(app.nats)
+  const raw = await jsm.streams.getMessage(THREADS_STREAM, { last_by_subj: subjects.threadEvent(task.id, 'created') })
+  t.equal(raw?.header?.get('x-request-id'), 'trace-9', 'the request id travels in the NATS message headers')
   t.equal(task.parent, 'main')
   t.equal(task.status, 'planning')
   t.match(task.assistant.instructions, /Research cats/, 'the assistant\'s instructions are the template extended by the task')
@@ -54,8 +59,13 @@ test('a task of three independent parts and one dependent part: four steps, thre
   const firstThreeCompleted = logs.slice(0, 3).map((l) => seqOf(l, 'completed'))
   t.ok(Math.max(...firstThreeStarted) < Math.min(...firstThreeCompleted), 'the three ran in parallel: all started before any finished')
   t.ok(seqOf(logs[3]!, 'status', 'running') > Math.max(...firstThreeCompleted), 'the fourth ran after them')
-  const fourth = await app.threads.log.messages(children[3]!.id)
-  t.ok(fourth.some((m) => m.role === 'assistant'), 'the fourth answered')
+  const fourth = (await app.threads.log.messages(children[3]!.id)).find((m) => m.role === 'assistant')
+  t.ok(fourth, 'the fourth answered')
+  // Its own task ("Compare the results of the three") says nothing of research: the simulator's answer names the
+  // key terms of what it was given, and "research" is in the three results (and their tasks), so it got them.
+  t.notMatch(children[3]!.task, /research/i)
+  t.match(fourth?.text, /\bresearch\b/, 'the fourth step\'s answer draws on the results of the three')
+  t.notMatch(fourth?.text, /\bcompare\b/i, 'rather than on its own words alone')
   for (const [i, log] of logs.entries()) {
     t.equal(log.filter((e) => TERMINAL.includes(e.type)).length, 1, `step ${i + 1}: exactly one terminal event`)
     t.equal(log.filter((e) => e.type === 'closed').length, 1, `step ${i + 1}: closed once`)
@@ -76,6 +86,39 @@ test('a task of three independent parts and one dependent part: four steps, thre
   const closed = await app.inject({ method: 'POST', url: `/threads/${task.id}/messages`, headers: auth(), payload: { text: 'one more thing' } })
   t.equal(closed.statusCode, 409, 'closed means closed')
   t.equal(closed.json().error.code, 'THREADS_CLOSED')
+
+  const taskLog = await events(app, task.id)
+  t.same(taskLog.filter((e) => TERMINAL.includes(e.type)).map((e) => e.type), ['completed'], 'the task: exactly one terminal event')
+  t.equal(taskLog.filter((e) => e.type === 'closed').length, 1, 'the task: closed once')
+
+  // The API's filters.
+  const byParent = (await get<{ threads: ThreadRecord[] }>(app, `/threads?parent=${task.id}`)).threads
+  t.same(byParent.map((r) => r.id).sort(), [...done.children].sort(), '?parent= gives the four steps')
+  const completedInTree = (await get<{ threads: ThreadRecord[] }>(app, `/threads?status=completed&root=${task.id}`)).threads
+  t.same(completedInTree.map((r) => r.id).sort(), [task.id, ...done.children].sort(), '?status=completed&root= gives the task and its steps')
+  t.same((await get<{ threads: ThreadRecord[] }>(app, `/threads?status=running&root=${task.id}`)).threads, [], 'and none of them is running')
+  const cut = reports[1]!.seq
+  const later = (await get<{ messages: ThreadMessage[] }>(app, `/threads/main/messages?after=${cut}`)).messages
+  t.same(later.map((m) => m.id), main.filter((m) => m.seq > cut).map((m) => m.id), '?after= gives only the later messages')
+  t.ok(later.length > 0 && later.every((m) => m.seq > cut))
+
+  // A report published again with its dedup id (a redelivered step) is dropped by JetStream.
+  const again = await app.threads.log.publish('main', 'message', { id: `report-${children[0]!.id}`, thread: 'main', role: 'report', author: 'assistant', text: 'again', ts: new Date().toISOString(), from: children[0]!.id }, { msgID: `report:${children[0]!.id}` })
+  t.equal(again.duplicate, true, 'the report\'s message id deduplicates it')
+  const after = (await get<{ messages: ThreadMessage[] }>(app, '/threads/main/messages')).messages.filter((m) => m.role === 'report')
+  t.same(after.map((m) => m.id), reports.map((m) => m.id), 'the main thread\'s reports are unchanged')
+
+  // A task that needs no breaking down runs as one answer: no children, one report from the task itself.
+  const limerick = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: 'Write a limerick about a cat' } })).json() as ThreadRecord
+  const one = await until('the one-step task', async () => {
+    const r = await get<ThreadRecord>(app, `/threads/${limerick.id}`)
+    return TERMINAL.includes(r.status) ? r : null
+  })
+  t.equal(one.status, 'completed')
+  t.same(one.children, [], 'no child threads')
+  t.match(one.result, /cat|limerick/)
+  const oneReports = (await get<{ messages: ThreadMessage[] }>(app, `/threads/main/messages?after=${cut}`)).messages.filter((m) => m.role === 'report' && (m.from === limerick.id || m.text === one.result))
+  t.same(oneReports.map((m) => m.from), [limerick.id], 'one report, from the task')
 })
 
 test('the main thread is created once: the same id and record across restarts and two instances started together', async (t) => {
@@ -105,27 +148,49 @@ test('the main thread is a conversation: a message gets a streamed reply', async
   t.equal(tokens, reply.text, 'the tokens streamed add up to the reply')
 })
 
-test('cancel on a parent cancels every descendant, with exactly one terminal event each', async (t) => {
+test('cancel on a parent cancels every descendant (a subtask of a step too), with exactly one terminal event each; model calls stop', async (t) => {
   const { app } = await engine(t, { SIM_TOKENS_PER_SECOND: '15' })
-  const task = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: '1. Write about rivers\n2. Write about lakes\n3. Write about seas\n4. Combine the results' } })).json() as ThreadRecord
+  const task = (await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: '1. Write about rivers in 300 words\n2. Write about lakes in 300 words\n3. Write about seas in 300 words\n4. Combine the results' } })).json() as ThreadRecord
   const waiting = await until('steps to start', async () => {
     const r = await get<ThreadRecord>(app, `/threads/${task.id}`)
     if (r.children.length !== 4) return null
     const kids = await Promise.all(r.children.map((c) => get<ThreadRecord>(app, `/threads/${c}`)))
-    return kids.some((k) => k.status === 'running') ? r : null
+    const running = kids.find((k) => k.status === 'running')
+    return running ? { r, running } : null
   })
+  // A depth-2 descendant: a subtask of the running step (at THREADS_MAX_DEPTH it answers directly, streaming).
+  const sub = await app.inject({ method: 'POST', url: '/tasks', headers: auth(), payload: { task: 'Write about river deltas in 300 words', parent: waiting.running.id } })
+  t.equal(sub.statusCode, 201)
+  const subtask = sub.json() as ThreadRecord
+  t.equal(subtask.depth, 3)
+  await until('the subtask to stream', async () => (await events(app, subtask.id)).some((e) => e.type === 'token'))
+  const active = async (): Promise<number> => (await get<{ models: Array<{ model: string, active: number }> }>(app, '/models/stats')).models.find((m) => m.model === 'skein-sim-1')?.active ?? 0
+  t.ok(await active() >= 2, 'a step and the subtask are generating')
+
+  const everyone = [task.id, ...waiting.r.children, subtask.id]
   const res = await app.inject({ method: 'POST', url: `/threads/${task.id}/cancel`, headers: auth() })
   t.equal(res.statusCode, 200)
-  t.same(res.json().cancelled.sort(), [task.id, ...waiting.children].sort())
-  await new Promise((resolve) => setTimeout(resolve, 1_500)) // let aborted work settle
-  for (const id of [task.id, ...waiting.children]) {
+  t.same(res.json().cancelled.sort(), [...everyone].sort(), 'the task, its four steps and the step\'s subtask')
+  const cancelledAt = Date.now()
+  // Without the abort the step and the subtask would stream for another ~20 s (300 words at 15 tokens/s).
+  await until('every model call to stop', async () => (await active()) === 0, 2_000)
+  t.pass(`in-flight model calls aborted ${Date.now() - cancelledAt} ms after the cancel`)
+  const tokens = async (): Promise<number[]> => await Promise.all(everyone.map(async (id) => (await events(app, id)).filter((e) => e.type === 'token').length))
+  const before = await tokens()
+  await new Promise((resolve) => setTimeout(resolve, 700))
+  t.same(await tokens(), before, 'no thread streams another token')
+  for (const id of everyone) {
     const r = await get<ThreadRecord>(app, `/threads/${id}`)
     t.equal(r.status, 'cancelled', `${id} cancelled`)
     const log = await events(app, id)
     t.same(log.filter((e) => TERMINAL.includes(e.type)).map((e) => e.type), ['cancelled'], `${id}: exactly one terminal event`)
+    t.equal(log.filter((e) => e.type === 'closed').length, 1, `${id}: closed once`)
   }
   const again = await app.inject({ method: 'POST', url: `/threads/${task.id}/cancel`, headers: auth() })
   t.same(again.json().cancelled, [], 'cancelling again changes nothing')
+  const late = await app.inject({ method: 'POST', url: `/threads/${waiting.running.id}/messages`, headers: auth(), payload: { text: 'are you still there?' } })
+  t.equal(late.statusCode, 409, 'a cancelled thread takes no message')
+  t.equal(late.json().error.code, 'THREADS_CLOSED')
 })
 
 test('bounds: a task asking for a thousand subtasks stops at the bound and says so; depth is bounded; the process stays healthy', async (t) => {

@@ -83,7 +83,7 @@ export async function onFrame (hub: RealtimeHub, s: Session, raw: Buffer | Array
       s.send(frame('error', { code: err.code, message: err.message, ...err.extra }, id))
       return
     }
-    log.error({ err, event, session: s.id }, 'a WebSocket request failed')
+    log.error({ err, event, session: s.id, reqId: s.requestId }, 'a WebSocket request failed')
     s.send(frame('error', { code: 'FUNNEL_INTERNAL', message: `internal error; quote session ${s.id} when reporting it` }, id))
   }
 }

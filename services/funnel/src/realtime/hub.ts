@@ -7,6 +7,7 @@ import { busHeaders, subjects } from '@skein/bus'
 import { CloseCodes, TERMINAL_STATUSES, type RealtimeStats, type ServerEventData, type ServerEventName, type ThreadEventPayload, type ThreadRecord, type ThreadStatus, type ThreadsRpcOp, type ThreadsRpcReply } from '@skein/schemas'
 import { WsError } from './errors.js'
 import { framesFor, parseSubject, roomsFor, type RoomFrame } from './event-map.js'
+import { LocalRoom } from './local-room.js'
 import { Session, type RoomCursor, type SessionLimits } from './session.js'
 import { ThreadFeed } from './thread-feed.js'
 
@@ -22,6 +23,10 @@ export interface HubOptions extends SessionLimits {
 
 /** Live events queued for one socket while its room is replayed; past this the replay reads them from the log. */
 const PENDING_LIMIT = 10_000
+/** Presence changes within this time go out as one frame (and one announcement to the other funnels). */
+const PRESENCE_BATCH_MS = 250
+/** A presence frame lists this many members at most; `memberCount` says how many there are. */
+const LISTED_MEMBERS = 100
 const LIFECYCLE = new Set(['created', 'status', 'completed', 'failed', 'cancelled', 'closed'])
 
 interface RemoteMembers { users: string[], expires: number }
@@ -37,17 +42,18 @@ export const frame = <E extends ServerEventName>(event: E, data: ServerEventData
  */
 export class RealtimeHub {
   readonly sessions = new Set<Session>()
-  private readonly rooms = new Map<string, Set<Session>>()
+  /** The rooms with at least one socket here. */
+  private readonly rooms = new Map<string, LocalRoom>()
   /** Rooms' members on the other funnels. */
   private readonly remote = new Map<string, Map<string, RemoteMembers>>()
-  /** The last presence sent to a room's members here, to send only changes. */
-  private readonly shownMembers = new Map<string, string>()
-  /** The status of the threads whose rooms have members here (a closed thread refuses messages). */
-  private readonly status = new Map<string, ThreadStatus>()
   private readonly feed: ThreadFeed
   private readonly js: JetStreamClient
   private readonly subs: Subscription[] = []
   private timers: NodeJS.Timeout[] = []
+
+  get instance (): string {
+    return this.opts.instance
+  }
 
   constructor (private readonly nc: NatsConnection, private readonly opts: HubOptions, private readonly log: FastifyBaseLogger) {
     this.feed = new ThreadFeed(nc, log)
@@ -70,8 +76,9 @@ export class RealtimeHub {
     for (const t of this.timers) clearInterval(t)
     this.timers = []
     for (const s of this.sessions) s.close(CloseCodes.GOING_AWAY, 'the funnel is shutting down: reconnect and rejoin with afterSeq')
-    if (!this.nc.isClosed()) {
-      for (const room of this.rooms.keys()) this.nc.publish(subjects.roomVolatile(room, 'presence'), JSON.stringify({ funnel: this.opts.instance, users: [] }))
+    for (const room of this.rooms.values()) {
+      room.dispose()
+      if (!this.nc.isClosed()) this.nc.publish(subjects.roomVolatile(room.id, 'presence'), JSON.stringify({ funnel: this.opts.instance, users: [] }))
     }
     for (const sub of this.subs) sub.unsubscribe()
     await this.feed.stop()
@@ -132,16 +139,16 @@ export class RealtimeHub {
     // From this line to the end nothing awaits: registration and the join answer are one step.
     const upTo = this.feed.lastSeq
     s.rooms.set(room, { lastSent: afterSeq ?? upTo, pending: [], overflowed: false, upTo })
-    let members = this.rooms.get(room)
-    if (!members) this.rooms.set(room, members = new Set())
-    const newcomer = ![...members].some((m) => m.user === s.user)
-    members.add(s)
-    this.status.set(room, thread.status)
-    // The joiner learns the members from room_joined; the others (and the other funnels) right after it.
-    if (newcomer) setImmediate(() => this.membersChanged(room, true))
+    let local = this.rooms.get(room)
+    if (!local) this.rooms.set(room, local = new LocalRoom(room, thread.status))
+    local.status = thread.status
+    // The joiner learns the members from room_joined; the others (and the other funnels) a moment later.
+    if (local.add(s)) this.membersChanged(local)
+    const members = this.members(room)
     return {
       room,
-      members: this.members(room),
+      members: members.slice(0, LISTED_MEMBERS),
+      memberCount: members.length,
       lastSeq: Math.max(upTo, afterSeq ?? 0),
       thread: { kind: thread.kind, status: thread.status, task: thread.task, private: thread.private === true }
     }
@@ -182,30 +189,24 @@ export class RealtimeHub {
 
   private removeFromRoom (s: Session, room: string): void {
     s.rooms.delete(room)
-    const members = this.rooms.get(room)
-    if (!members) return
-    members.delete(s)
-    if (members.size === 0) {
+    const local = this.rooms.get(room)
+    if (!local) return
+    const userLeft = local.remove(s)
+    if (local.empty) {
+      local.dispose()
       this.rooms.delete(room)
-      this.status.delete(room)
-      this.shownMembers.delete(room)
-      this.membersChanged(room, false)
-    } else if (![...members].some((m) => m.user === s.user)) {
-      this.membersChanged(room, true)
+      this.announce(room, [])
+    } else if (userLeft) {
+      this.membersChanged(local)
     }
   }
 
-  /** Everyone in a room, on every funnel. */
+  /** Everyone in a room, on every funnel, sorted. */
   members (room: string): string[] {
-    const users = new Set<string>()
-    for (const s of this.rooms.get(room) ?? []) users.add(s.user)
+    const users = new Set<string>(this.rooms.get(room)?.localUsers())
     const now = Date.now()
     for (const r of this.remote.get(room)?.values() ?? []) if (r.expires > now) for (const u of r.users) users.add(u)
     return [...users].sort()
-  }
-
-  private localUsers (room: string): string[] {
-    return [...new Set([...this.rooms.get(room) ?? []].map((s) => s.user))].sort()
   }
 
   // ── live thread events ───────────────────────────────────────────────────────────────────────────────────
@@ -224,12 +225,13 @@ export class RealtimeHub {
     // Most events are for rooms nobody here is in: they are dropped before being parsed.
     if (!this.rooms.has(where.thread) && !(LIFECYCLE.has(where.type) && this.rooms.has('main'))) return
     const frames = this.framesOf(m)
-    if (LIFECYCLE.has(where.type) && this.status.has(where.thread)) {
+    const own = this.rooms.get(where.thread)
+    if (own && LIFECYCLE.has(where.type)) {
       const status = (m.json<ThreadEventPayload>().data as { status?: ThreadStatus }).status
-      if (status) this.status.set(where.thread, status)
+      if (status) own.status = status
     }
     for (const f of frames) {
-      for (const s of this.rooms.get(f.room) ?? []) {
+      for (const s of this.rooms.get(f.room)?.sessions ?? []) {
         const cursor = s.rooms.get(f.room)
         if (cursor) this.sendTo(s, cursor, f)
       }
@@ -256,7 +258,7 @@ export class RealtimeHub {
   /** A person's message in a room: stored in the thread's log; its seq is the ack, the members get it live. */
   async post (s: Session, room: string, text: string, clientId: string | undefined): Promise<{ room: string, seq: number, id: string }> {
     this.mustBeIn(s, room)
-    const status = this.status.get(room)
+    const status = this.rooms.get(room)?.status
     if (status && TERMINAL_STATUSES.includes(status)) throw new WsError('FUNNEL_THREAD_CLOSED', `thread ${room} is ${status}: it accepts no new messages; start a new task or room`)
     const id = `m-${randomUUID()}`
     const ts = new Date().toISOString()
@@ -295,7 +297,7 @@ export class RealtimeHub {
       const local = this.rooms.get(room)
       if (!local || typeof body.user !== 'string') return
       const f = frame('user_typing', { room, user: body.user, typing: body.typing === true })
-      for (const s of local) if (s.id !== body.session) s.send(f)
+      for (const s of local.sessions) if (s.id !== body.session) s.send(f)
       return
     }
     if (kind === 'presence' && typeof body.funnel === 'string' && body.funnel !== this.opts.instance && Array.isArray(body.users)) {
@@ -304,23 +306,27 @@ export class RealtimeHub {
       if (body.users.length) byFunnel.set(body.funnel, { users: body.users.filter((u) => typeof u === 'string'), expires: Date.now() + 3 * this.opts.presenceIntervalMs })
       else byFunnel.delete(body.funnel)
       if (byFunnel.size === 0) this.remote.delete(room)
-      this.showPresence(room)
+      const local = this.rooms.get(room)
+      if (local) this.showPresence(local)
     }
   }
 
-  /** The users here in a room changed: tell the other funnels, and the members here. */
-  private membersChanged (room: string, show: boolean): void {
-    this.announce(room)
-    if (show) this.showPresence(room)
+  /** The users here in a room changed: the other funnels and the members here hear of it, batched. */
+  private membersChanged (room: LocalRoom): void {
+    room.announceTimer ??= setTimeout(() => {
+      room.announceTimer = undefined
+      if (this.rooms.get(room.id) === room) this.announce(room.id, room.localUsers())
+    }, PRESENCE_BATCH_MS)
+    this.showPresence(room)
   }
 
-  private announce (room: string): void {
+  private announce (room: string, users: string[]): void {
     if (this.nc.isClosed()) return
-    this.nc.publish(subjects.roomVolatile(room, 'presence'), JSON.stringify({ funnel: this.opts.instance, users: this.localUsers(room) }))
+    this.nc.publish(subjects.roomVolatile(room, 'presence'), JSON.stringify({ funnel: this.opts.instance, users }))
   }
 
   private announceAll (): void {
-    for (const room of this.rooms.keys()) this.announce(room)
+    for (const room of this.rooms.values()) this.announce(room.id, room.localUsers())
   }
 
   private expireRemote (): void {
@@ -329,20 +335,27 @@ export class RealtimeHub {
       let changed = false
       for (const [funnel, r] of byFunnel) if (r.expires <= now) { byFunnel.delete(funnel); changed = true }
       if (byFunnel.size === 0) this.remote.delete(room)
-      if (changed) this.showPresence(room)
+      const local = this.rooms.get(room)
+      if (changed && local) this.showPresence(local)
     }
   }
 
-  /** Sends `presence` to a room's members here when the cluster-wide member list changed. */
-  private showPresence (room: string): void {
-    const local = this.rooms.get(room)
-    if (!local) return
-    const members = this.members(room)
-    const key = members.join('\n')
-    if (this.shownMembers.get(room) === key) return
-    this.shownMembers.set(room, key)
-    const f = frame('presence', { room, members })
-    for (const s of local) s.send(f)
+  /**
+   * Sends `presence` to a room's members here when the cluster-wide member list changed: at most one frame per
+   * room per PRESENCE_BATCH_MS, listing up to LISTED_MEMBERS members (a room of thousands is not re-listed to
+   * thousands on every join).
+   */
+  private showPresence (room: LocalRoom): void {
+    room.presenceTimer ??= setTimeout(() => {
+      room.presenceTimer = undefined
+      if (this.rooms.get(room.id) !== room) return
+      const members = this.members(room.id)
+      const key = members.join('\n')
+      if (room.shown === key) return
+      room.shown = key
+      const f = frame('presence', { room: room.id, members: members.slice(0, LISTED_MEMBERS), memberCount: members.length })
+      for (const s of room.sessions) s.send(f)
+    }, PRESENCE_BATCH_MS)
   }
 
   // ── stats ────────────────────────────────────────────────────────────────────────────────────────────────

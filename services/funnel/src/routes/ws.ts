@@ -23,15 +23,17 @@ const ws: FastifyPluginAsync = async (fastify) => {
     // The auth plugin verified this token before the upgrade; its expiry closes the socket when it comes.
     const claims = verifyToken(fastify.config.JWT_SECRET, requestToken(request) ?? '')
     const session = hub.connect(socket, claims.sub, claims.exp * 1000, request.id)
-    // Listeners are attached before anything else, so no early frame is lost.
-    socket.on('message', (raw, isBinary) => { void onFrame(hub, session, raw, isBinary, request.log) })
+    // Listeners are attached before anything else, so no early frame is lost. They hold the session, not the
+    // upgrade request: an idle socket costs the funnel as little memory as it can.
+    const log = fastify.log
+    socket.on('message', (raw, isBinary) => { void onFrame(hub, session, raw, isBinary, log) })
     socket.on('pong', () => { session.alive = true })
     socket.on('close', () => hub.disconnect(session))
     socket.on('error', (err) => {
-      request.log.info({ err: err.message, session: session.id }, 'WebSocket error')
+      log.info({ err: err.message, session: session.id, reqId: session.requestId }, 'WebSocket error')
       hub.disconnect(session)
     })
-    session.send(frame('status', { user: claims.sub, sessionId: session.id, funnel: hub.localStats().instance, requestId: request.id, expiresAt: new Date(claims.exp * 1000).toISOString() }))
+    session.send(frame('status', { user: claims.sub, sessionId: session.id, funnel: hub.instance, requestId: request.id, expiresAt: new Date(claims.exp * 1000).toISOString() }))
   })
 }
 export default ws

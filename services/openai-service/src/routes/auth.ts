@@ -15,7 +15,13 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Dev login: a Skein token (HS256 JWT) for a user name, no password',
       body: Type.Object({ user: Type.String({ pattern: USER_NAME, examples: ['alice'], description: 'Letters, digits, _ . -; up to 64' }) }, { additionalProperties: false }),
       response: {
-        200: Type.Object({ token: Type.String(), user: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
+        200: Type.Object({ token: Type.String(), user: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }, {
+          examples: [{
+            token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImlhdCI6MTc2NDAwMDAwMCwiZXhwIjoxNzY0MDg2NDAwfQ.bJ0yJ0rOe9Qz3qHq3nT0mJm0k2m4x8c1VvW7yZQv2uE',
+            user: 'alice',
+            expiresAt: '2025-11-25T16:00:00.000Z'
+          }]
+        }),
         400: ErrorBody,
         403: ErrorBody
       }

@@ -81,7 +81,7 @@ const media: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['media'],
       summary: 'The bytes of a media item (browsers may pass ?token=)',
       security: [{ bearerAuth: [] }],
-      params: Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) }),
+      params: Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$', examples: ['3f0e1c9a-5b1d-4b8e-9a44-2e4c8b7d9f10'] }) }),
       querystring: Type.Object({ token: Type.Optional(Type.String()) }),
       response: { 200: Type.Unknown({ description: 'The bytes, with the item\'s content type (audio/wav, image/png)' }), 404: ErrorBody }
     }

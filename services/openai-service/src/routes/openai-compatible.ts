@@ -26,6 +26,35 @@ function paramOf (err: ServiceError): string | null {
 
 const errors = { 400: OpenAIErrorBody, 401: OpenAIErrorBody, 429: OpenAIErrorBody, 502: OpenAIErrorBody, 503: OpenAIErrorBody, 504: OpenAIErrorBody }
 
+// OpenAPI examples: what the simulator answers (`npm start` without a key).
+const modelListExample = {
+  object: 'list',
+  data: [
+    { id: 'skein-sim-1', object: 'model', created: 0, owned_by: 'default' },
+    { id: 'skein-sim-mini', object: 'model', created: 0, owned_by: 'default' },
+    { id: 'skein-sim-embed', object: 'model', created: 0, owned_by: 'default' }
+  ]
+}
+const chatRequestExample = { model: 'skein-sim-1', messages: [{ role: 'user', content: 'What should I know about tides and the moon?' }], stream: true, stream_options: { include_usage: true } }
+const chatCompletionExample = {
+  id: 'chatcmpl-6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f',
+  object: 'chat.completion',
+  created: 1764000000,
+  model: 'skein-sim-1',
+  choices: [{ index: 0, message: { role: 'assistant', content: '[simulated] Tides rise and fall twice a day as the moon pulls on the oceans.' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 12, completion_tokens: 18, total_tokens: 30 }
+}
+const embeddingsRequestExample = { model: 'skein-sim-embed', input: ['ocean tides and the moon', 'tax forms'] }
+const embeddingsExample = {
+  object: 'list',
+  model: 'skein-sim-embed',
+  data: [
+    { object: 'embedding', index: 0, embedding: [0.0312, -0.1187, 0.0045] },
+    { object: 'embedding', index: 1, embedding: [-0.0921, 0.0216, 0.1408] }
+  ],
+  usage: { prompt_tokens: 7, total_tokens: 7 }
+}
+
 /**
  * The OpenAI-compatible surface: `GET /v1/models`, `POST /v1/chat/completions` (stream and not),
  * `POST /v1/embeddings`. The official `openai` SDK works against it unchanged; errors come in OpenAI's own
@@ -45,7 +74,7 @@ const openaiCompatible: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['openai'],
       summary: 'The models requests may name, from every configured backend',
       security: [{ bearerAuth: [] }],
-      response: { 200: ModelList, ...errors }
+      response: { 200: { ...ModelList, examples: [modelListExample] }, ...errors }
     }
   }, async () => {
     const models = await router.list()
@@ -58,8 +87,8 @@ const openaiCompatible: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'A chat completion, streamed (SSE, `data: [DONE]`) or whole',
       description: 'Retries 429/5xx before the first token (honouring Retry-After), falls back to the fallback model, and ends a stream that fails mid-answer with finish_reason "error" and an error event.',
       security: [{ bearerAuth: [] }],
-      body: ChatCompletionRequest,
-      response: { 200: ChatCompletion, ...errors }
+      body: { ...ChatCompletionRequest, examples: [chatRequestExample] },
+      response: { 200: { ...ChatCompletion, description: 'The whole completion; with `stream: true`, the same as `chat.completion.chunk` events (text/event-stream) ending with `data: [DONE]`', examples: [chatCompletionExample] }, ...errors }
     }
   }, async (request, reply) => {
     const { model, messages, stream, stream_options: streamOptions, ...params } = request.body
@@ -123,8 +152,8 @@ const openaiCompatible: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['openai'],
       summary: 'Embeddings from the configured embedding model (or the one named)',
       security: [{ bearerAuth: [] }],
-      body: EmbeddingsRequest,
-      response: { 200: EmbeddingsResponse, ...errors }
+      body: { ...EmbeddingsRequest, examples: [embeddingsRequestExample] },
+      response: { 200: { ...EmbeddingsResponse, description: 'One vector per input (shortened to three numbers in this example)', examples: [embeddingsExample] }, ...errors }
     }
   }, async (request) => {
     const model = request.body.model || router.embeddingModel

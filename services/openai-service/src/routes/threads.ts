@@ -13,12 +13,71 @@ const ThreadId = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody }
 const HEARTBEAT_MS = 15_000
 
+// OpenAPI examples: a task of two steps after it completed, and the main thread's messages about it.
+const TASK = 't-3f0e1c9a5b1d'
+const taskExample = {
+  id: TASK,
+  kind: 'task',
+  parent: 'main',
+  root: TASK,
+  depth: 1,
+  task: '1. Research cats\n2. Compare cats with dogs using the results',
+  assistant: { instructions: 'You are the assistant of one thread in Skein, a tree of threads. …', model: 'skein-sim-1' },
+  status: 'completed',
+  children: [`${TASK}-s1`, `${TASK}-s2`],
+  dependsOn: [],
+  result: '[simulated] Cats are independent hunters; dogs are pack animals…',
+  error: null,
+  usage: { promptTokens: 412, completionTokens: 236 },
+  owner: 'alice',
+  createdAt: '2025-11-24T16:00:00.000Z',
+  updatedAt: '2025-11-24T16:00:02.310Z',
+  closedAt: '2025-11-24T16:00:02.310Z'
+}
+const treeExample = {
+  id: TASK,
+  kind: 'task',
+  task: taskExample.task,
+  status: 'completed',
+  result: taskExample.result,
+  children: [
+    { id: `${TASK}-s1`, kind: 'step', task: 'Research cats', status: 'completed', result: '[simulated] Cats…', children: [] },
+    { id: `${TASK}-s2`, kind: 'step', task: 'Compare cats with dogs using the results', status: 'completed', result: '[simulated] Compared with dogs…', children: [] }
+  ]
+}
+const userMessageExample = { id: 'm-6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f', thread: 'main', seq: 41, role: 'user', author: 'alice', text: 'What did the last task conclude?', ts: '2025-11-24T16:01:00.000Z' }
+const messagesExample = {
+  messages: [
+    { id: `report-${TASK}`, thread: 'main', seq: 40, role: 'report', author: 'assistant', text: taskExample.result, ts: '2025-11-24T16:00:02.300Z', from: TASK },
+    userMessageExample,
+    {
+      id: `reply-${userMessageExample.id}`,
+      thread: 'main',
+      seq: 97,
+      role: 'assistant',
+      author: 'assistant',
+      text: '[simulated] The last task concluded that cats are independent hunters…',
+      ts: '2025-11-24T16:01:01.200Z',
+      inReplyTo: userMessageExample.id,
+      model: 'skein-sim-1',
+      finishReason: 'stop',
+      usage: { promptTokens: 96, completionTokens: 54 }
+    }
+  ]
+}
+const eventsExample = 'id: 42\nevent: token\ndata: {"type":"token","thread":"main","ts":"2025-11-24T16:01:00.210Z","data":{"messageId":"reply-m-6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f","index":0,"token":"[simulated]"},"seq":42}\n\n'
+
 /** The threads API: the main thread, tasks, messages, cancel, the tree, and a thread's events as SSE. */
 const threads: FastifyPluginAsyncTypebox = async (fastify) => {
   const { engine, store, log } = fastify.threads
 
   fastify.get('/threads/main', {
-    schema: { tags: ['threads'], summary: 'The main thread (created once, never completes)', security: [{ bearerAuth: [] }], response: { 200: ThreadRecord, ...errors } }
+    schema: {
+      tags: ['threads'],
+      summary: 'The main thread (created once, never completes)',
+      security: [{ bearerAuth: [] }],
+      response: { 200: { ...ThreadRecord, examples: [{ ...taskExample, id: 'main', kind: 'main', parent: null, root: 'main', depth: 0, task: 'Keep the main thread.', status: 'open', children: [], result: null, owner: 'skein', closedAt: null }] }, ...errors }
+    }
   }, async () => await engine.get(MAIN_THREAD))
 
   fastify.get('/threads', {
@@ -31,16 +90,16 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
         parent: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
         root: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }))
       }),
-      response: { 200: Type.Object({ threads: Type.Array(ThreadRecord) }), ...errors }
+      response: { 200: Type.Object({ threads: Type.Array(ThreadRecord) }, { examples: [{ threads: [taskExample] }] }), ...errors }
     }
   }, async (request) => ({ threads: (await store.list(request.query)).filter((r) => canAccess(r, user(request))) }))
 
   fastify.get('/threads/:id', {
-    schema: { tags: ['threads'], summary: 'A thread\'s record: task, assistant, status, children, result, usage', security: [{ bearerAuth: [] }], params: ThreadId, response: { 200: ThreadRecord, ...errors } }
+    schema: { tags: ['threads'], summary: 'A thread\'s record: task, assistant, status, children, result, usage', security: [{ bearerAuth: [] }], params: ThreadId, response: { 200: { ...ThreadRecord, examples: [taskExample] }, ...errors } }
   }, async (request) => await engine.getFor(request.params.id, user(request)))
 
   fastify.get('/threads/:id/tree', {
-    schema: { tags: ['threads'], summary: 'The thread and all its descendants with their statuses', security: [{ bearerAuth: [] }], params: ThreadId, response: { 200: ThreadTree, ...errors } }
+    schema: { tags: ['threads'], summary: 'The thread and all its descendants with their statuses', security: [{ bearerAuth: [] }], params: ThreadId, response: { 200: { ...ThreadTree, examples: [treeExample] }, ...errors } }
   }, async (request) => await engine.tree(request.params.id, user(request)))
 
   fastify.get('/threads/:id/messages', {
@@ -49,8 +108,8 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'The thread\'s messages after a sequence number',
       security: [{ bearerAuth: [] }],
       params: ThreadId,
-      querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })) }),
-      response: { 200: Type.Object({ messages: Type.Array(ThreadMessage) }), ...errors }
+      querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, default: 0, examples: [39] })) }),
+      response: { 200: Type.Object({ messages: Type.Array(ThreadMessage) }, { examples: [messagesExample] }), ...errors }
     }
   }, async (request) => {
     await engine.getFor(request.params.id, user(request))
@@ -64,7 +123,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       security: [{ bearerAuth: [] }],
       params: ThreadId,
       body: PostMessageBody,
-      response: { 201: ThreadMessage, ...errors }
+      response: { 201: { ...ThreadMessage, examples: [userMessageExample] }, ...errors }
     }
   }, async (request, reply) => {
     const message = await engine.postMessage(request.params.id, request.body.text, user(request), { requestId: request.id })
@@ -77,7 +136,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Start a task: a task thread under the parent (default: main) that plans, runs its steps and reports',
       security: [{ bearerAuth: [] }],
       body: CreateTaskBody,
-      response: { 201: ThreadRecord, ...errors }
+      response: { 201: { ...ThreadRecord, examples: [{ ...taskExample, status: 'planning', children: [], result: null, usage: { promptTokens: 0, completionTokens: 0 }, updatedAt: taskExample.createdAt, closedAt: null }] }, ...errors }
     }
   }, async (request, reply) => {
     const record = await engine.createTask({
@@ -96,7 +155,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Cancel a thread and all its descendants; in-flight model calls are aborted',
       security: [{ bearerAuth: [] }],
       params: ThreadId,
-      response: { 200: Type.Object({ cancelled: Type.Array(Type.String()) }), ...errors }
+      response: { 200: Type.Object({ cancelled: Type.Array(Type.String()) }, { examples: [{ cancelled: [TASK, `${TASK}-s1`, `${TASK}-s2`] }] }), ...errors }
     }
   }, async (request) => {
     await engine.getFor(request.params.id, user(request))
@@ -110,7 +169,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Each answer under way ends with the text it had, marked finishReason "stopped". Any instance may be generating it: every one hears the stop.',
       security: [{ bearerAuth: [] }],
       params: ThreadId,
-      response: { 200: Type.Object({ stopped: Type.Boolean() }), ...errors }
+      response: { 200: Type.Object({ stopped: Type.Boolean() }, { examples: [{ stopped: true }] }), ...errors }
     }
   }, async (request) => {
     engine.stop((await engine.getFor(request.params.id, user(request))).id)
@@ -126,7 +185,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
       params: ThreadId,
       querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0 })), token: Type.Optional(Type.String()) }),
       headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
-      response: { 200: Type.String({ description: 'text/event-stream' }), ...errors }
+      response: { 200: Type.String({ description: 'text/event-stream', examples: [eventsExample] }), ...errors }
     }
   }, async (request, reply) => {
     await engine.getFor(request.params.id, user(request))
