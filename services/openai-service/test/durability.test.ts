@@ -97,3 +97,17 @@ test('the events endpoint replays after Last-Event-ID, then follows live, with n
   t.equal(tokens, reply, 'the tokens before and after the reconnect add up to the reply: no gap')
   t.ok(rest[0]!.seq > cut, 'the resumed stream starts after Last-Event-ID')
 })
+
+test('shutting down ends open event streams at once instead of waiting out the shutdown timeout', async (t) => {
+  const n = await nats(t)
+  const base = await simulator(t)
+  const service = await startServiceProcess({ name: 'openai-service', entry: ENTRY, env: { NATS_URL: n.url, OPENAI_BASE_URL: base, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator', JWT_SECRET: SECRET, SHUTDOWN_TIMEOUT_MS: '20000' } })
+  t.teardown(() => service.stop())
+  const res = await fetch(`${service.url}/threads/main/events`, { headers })
+  t.equal(res.status, 200)
+  const ended = (async () => { for await (const _chunk of res.body!) { /* read until the server ends it */ } })()
+  const started = Date.now()
+  await service.proc.stop(20_000)
+  t.ok(Date.now() - started < 5_000, `the process exited in ${Date.now() - started} ms, not after SHUTDOWN_TIMEOUT_MS`)
+  await ended.catch(() => {})
+})

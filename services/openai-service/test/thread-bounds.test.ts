@@ -70,7 +70,7 @@ test('THREADS_STEP_TIMEOUT_MS: a model call slower than the wall time ends the t
   t.equal(record.error?.code, 'THREADS_WORK_FAILED')
   t.ok(Date.now() - started < 5_000, `ended by the wall time, not by the answer (${Date.now() - started} ms)`)
   t.equal(record.result, null, 'no answer')
-  t.match(said, /failed after every attempt/, 'the thread says why it ended')
+  t.match(said, /failed after every attempt: Timed out: the model call ran past THREADS_STEP_TIMEOUT_MS \(200 ms\)/, 'the thread says which bound ended it')
 })
 
 test('THREADS_STEP_ATTEMPTS: a work item that fails is delivered at most that many times', async (t) => {

@@ -141,15 +141,18 @@ export class ChatModels {
       }
       lastBackend = backend.name
       const end = this.meter.begin(model, backend.name)
+      const modelStarted = performance.now()
+      let modelRetries = 0
       try {
         for (let attempt = 0; ; attempt++) {
-          const outcome = yield * this.attempt(backend, model, requested, req, started, retries)
+          const outcome = yield * this.attempt(backend, model, requested, req, started, retries, modelRetries)
           if (outcome.done) return
           lastError = outcome.error
           if (rejected(outcome.error)) throw failure(backend.name, outcome.error)
           if (req.signal?.aborted) throw new BackendError(backend.name, 'the call was cancelled')
           if (attempt >= backend.maxRetries || !retriable(outcome.error)) break
           retries++
+          modelRetries++
           const wait = retryDelayMs(outcome.error, attempt, this.retryMaxDelayMs)
           this.log.warn({ model, backend: backend.name, attempt: attempt + 1, waitMs: Math.round(wait), reason: describe(outcome.error) }, 'model call failed before its first token; retrying')
           await sleep(wait, req.signal)
@@ -158,16 +161,17 @@ export class ChatModels {
       } finally {
         end()
       }
+      // This model failed before its first token: its failed request and its own retries are counted on it.
+      this.meter.record({ model, backend: backend.name, promptTokens: 0, completionTokens: 0, firstTokenMs: null, durationMs: Math.round(performance.now() - modelStarted), outcome: 'error', retries: modelRetries })
       if (model !== candidates[candidates.length - 1]) {
         this.log.warn({ model, fallback: candidates[candidates.length - 1], reason: describe(lastError) }, 'model failed before its first token; falling back')
       }
     }
-    this.meter.record({ model: requested, backend: lastBackend, promptTokens: 0, completionTokens: 0, firstTokenMs: null, durationMs: Math.round(performance.now() - started), outcome: 'error', retries })
     throw failure(lastBackend, lastError)
   }
 
   /** One call to one backend. Yields events only once the answer has started; reports how it ended. */
-  private async * attempt (backend: Backend, model: string, requested: string, req: ChatRequest, started: number, retries: number): AsyncGenerator<ChatEvent, { done: true } | { done: false, error: unknown }, undefined> {
+  private async * attempt (backend: Backend, model: string, requested: string, req: ChatRequest, started: number, retries: number, modelRetries: number): AsyncGenerator<ChatEvent, { done: true } | { done: false, error: unknown }, undefined> {
     const controller = new AbortController()
     const onAbort = (): void => controller.abort(req.signal?.reason)
     if (req.signal?.aborted) onAbort()
@@ -208,7 +212,7 @@ export class ChatModels {
         firstTokenMs,
         durationMs: r.durationMs,
         outcome: reason === 'error' ? 'error' : 'ok',
-        retries,
+        retries: modelRetries,
         ...(model !== requested ? { fallbackFrom: requested } : {})
       })
       return r

@@ -35,11 +35,11 @@ export default fp(async function threads (fastify) {
     max_age: c.THREAD_EVENTS_MAX_AGE_S * NS,
     num_replicas: c.NATS_REPLICAS,
     // Long enough that a redelivered step (after ack waits and retries) still dedups its report.
-    duplicate_window: 3600 * NS
+    duplicate_window: c.THREADS_DEDUP_WINDOW_S * NS
   })
   const kv = await new Kvm(js).create(THREADS_BUCKET, { history: 5, replicas: c.NATS_REPLICAS })
   const store = new ThreadStore(kv)
-  const log = new ThreadLog(js, jsm)
+  const log = new ThreadLog(js, jsm, c.THREADS_PUBLISH_RETRY_MS)
   const queue = new WorkQueue(js, jsm, { concurrency: c.THREADS_WORKERS, ackWaitMs: c.THREADS_ACK_WAIT_MS, maxDeliver: c.THREADS_STEP_ATTEMPTS, replicas: c.NATS_REPLICAS }, fastify.log)
   await queue.setup()
   const engine = new ThreadsEngine({

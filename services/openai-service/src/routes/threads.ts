@@ -70,6 +70,10 @@ const eventsExample = 'id: 42\nevent: token\ndata: {"type":"token","thread":"mai
 /** The threads API: the main thread, tasks, messages, cancel, the tree, and a thread's events as SSE. */
 const threads: FastifyPluginAsyncTypebox = async (fastify) => {
   const { engine, store, log } = fastify.threads
+  // Event streams never end by themselves: on shutdown they end (clients resume elsewhere with Last-Event-ID)
+  // instead of holding the server open until the shutdown timeout.
+  const open = new Set<() => void>()
+  fastify.addHook('preClose', async () => { for (const stop of open) stop() })
 
   fastify.get('/threads/main', {
     schema: {
@@ -199,6 +203,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
     const raw = startEventStream(reply)
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS)
     const stop = (): void => { void messages.close().catch(() => {}) }
+    open.add(stop)
     raw.on('close', stop)
     if (request.raw.destroyed || raw.destroyed) stop() // the client left while the consumer was being made
     try {
@@ -210,6 +215,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
     } catch (err) {
       request.log.warn({ err }, 'thread events stream failed')
     } finally {
+      open.delete(stop)
       clearInterval(heartbeat)
       stop()
       if (!raw.destroyed) raw.end()

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { SYSTEM_USER } from '@skein/kit'
 import { TERMINAL_STATUSES, type ChatMessage, type ThreadKind, type ThreadMessage, type ThreadRecord, type ThreadStatus, type ThreadTree, type WorkItem } from '@skein/schemas'
 import type { ChatModels, ChatResult, ToolCall } from '../models/chat-stream.js'
-import { BoundExceededError, MainThreadError, NotAConversationError, ThreadClosedError, ThreadNotFoundError } from './errors.js'
+import { BoundExceededError, MainThreadError, NotAConversationError, StepTimeoutError, ThreadClosedError, ThreadNotFoundError } from './errors.js'
 import { MAX_TOOL_ROUNDS, PLANNING_PROMPT, SEARCH_MEMORY_TOOL, SPAWN_SUBTASK_TOOL, TASK_PLAN_FORMAT, instructionsFor, parsePlan } from './assistant.js'
 import type { ThreadLog } from './thread-log.js'
 import type { ThreadStore } from './thread-store.js'
@@ -49,6 +49,9 @@ const accessOf = (r: ThreadRecord): Pick<ThreadRecord, 'private' | 'members'> =>
 const visibility = (r: ThreadRecord): { private?: true } => (r.private ? { private: true } : {})
 
 const isTerminal = (s: ThreadStatus): boolean => TERMINAL_STATUSES.includes(s)
+
+/** A model answer and the message id its tokens streamed under. */
+type Answer = ChatResult & { messageId: string }
 const now = (): string => new Date().toISOString()
 const TOKEN_PUBLISH_WINDOW = 64
 
@@ -245,15 +248,24 @@ export class ThreadsEngine {
     for (const t of threads) for (const c of this.inFlight.get(t) ?? []) c.abort(new Error('cancelled'))
   }
 
-  /** Runs one work item. Throws to have it redelivered (bounded by the queue's attempts). */
-  async handle (item: WorkItem): Promise<void> {
+  /**
+   * Runs one work item. Throws to have it redelivered (bounded by the queue's attempts). `attempt` counts its
+   * deliveries: an answer streamed again after an instance died mid-answer gets a new message id, and the
+   * stream it replaces is closed as interrupted, so no client is left with a message streaming forever.
+   */
+  async handle (item: WorkItem, attempt = 1): Promise<void> {
     switch (item.kind) {
-      case 'plan': return await this.plan(item.thread)
-      case 'step': return await this.runStep(item.thread)
+      case 'plan': return await this.plan(item.thread, attempt)
+      case 'step': return await this.runStep(item.thread, attempt)
       case 'advance': return await this.advance(item.thread)
-      case 'finalize': return await this.finalize(item.thread)
-      case 'reply': return await this.reply(item.thread, item.message ?? '', item.model)
+      case 'finalize': return await this.finalize(item.thread, attempt)
+      case 'reply': return await this.reply(item.thread, item.message ?? '', item.model, attempt)
     }
+  }
+
+  /** Errors that another attempt cannot mend: the item is given up at once. */
+  isPermanent (err: unknown): boolean {
+    return err instanceof BoundExceededError
   }
 
   /** The last attempt of an item failed: its thread fails (with its parent told), never left running. */
@@ -266,15 +278,15 @@ export class ThreadsEngine {
     await this.fail(item.thread, 'THREADS_WORK_FAILED', `${item.kind} failed after every attempt: ${message}`)
   }
 
+  /**
+   * Fails a thread: its open children are cancelled first, then it fails, tells its parent and reports. In
+   * that order, a reader who sees the thread failed sees its whole subtree settled, and an instance that dies
+   * half-way leaves the thread open for the redelivered item to finish.
+   */
   private async fail (id: string, code: string, message: string): Promise<void> {
-    const changed = await this.store.update(id, (r) => (isTerminal(r.status) ? null : { ...r, status: 'failed', error: { code, message }, closedAt: now() }))
-    if (!changed?.changed) return
-    const r = changed.record
-    await this.log.publish(id, 'message', { id: `failure-${id}`, thread: id, role: 'system', author: 'skein', text: message, ts: now() }, { msgID: `failure:${id}` })
-    await this.log.publish(id, 'failed', { status: 'failed', error: r.error, ...visibility(r) }, { msgID: `terminal:${id}` })
-    await this.log.publish(id, 'closed', { status: 'failed', ...visibility(r) }, { msgID: `closed:${id}` })
-    await this.report(r, `Failed: ${message}`)
-    for (const child of r.children) {
+    const current = await this.store.get(id)
+    if (!current || isTerminal(current.status)) return
+    for (const child of current.children) {
       const c = await this.store.update(child, (x) => (isTerminal(x.status) ? null : { ...x, status: 'cancelled', closedAt: now() }))
       if (c?.changed) {
         await this.log.publish(child, 'cancelled', { status: 'cancelled', reason: `parent ${id} failed`, ...visibility(c.record) }, { msgID: `terminal:${child}` })
@@ -282,6 +294,13 @@ export class ThreadsEngine {
         this.abortEverywhere([child])
       }
     }
+    const changed = await this.store.update(id, (r) => (isTerminal(r.status) ? null : { ...r, status: 'failed', error: { code, message }, closedAt: now() }))
+    if (!changed?.changed) return
+    const r = changed.record
+    await this.log.publish(id, 'message', { id: `failure-${id}`, thread: id, role: 'system', author: 'skein', text: message, ts: now() }, { msgID: `failure:${id}` })
+    await this.log.publish(id, 'failed', { status: 'failed', error: r.error, ...visibility(r) }, { msgID: `terminal:${id}` })
+    await this.log.publish(id, 'closed', { status: 'failed', ...visibility(r) }, { msgID: `closed:${id}` })
+    await this.report(r, `Failed: ${message}`)
     if (r.parent && r.kind === 'step') await this.enqueue({ kind: 'advance', thread: r.parent }, `advance:${r.parent}:${id}:failed`)
   }
 
@@ -295,7 +314,7 @@ export class ThreadsEngine {
 
   private async setStatus (id: string, from: ThreadStatus[], to: ThreadStatus): Promise<ThreadRecord | null> {
     const changed = await this.store.update(id, (r) => (from.includes(r.status) ? { ...r, status: to } : null))
-    if (changed?.changed) await this.log.publish(id, 'status', { status: to, ...visibility(changed.record) })
+    if (changed?.changed) await this.log.publish(id, 'status', { status: to, ...visibility(changed.record) }, { msgID: `status:${id}:${to}` })
     return changed?.changed ? changed.record : null
   }
 
@@ -304,24 +323,30 @@ export class ThreadsEngine {
    * A `stoppable` answer (a reply in a conversation) that a user stops ends with what it had so far
    * (finishReason "cancelled") instead of failing.
    */
-  private async answer (r: ThreadRecord, messages: ChatMessage[], messageId: string, params?: Record<string, unknown>, opts: { stoppable?: boolean, model?: string } = {}): Promise<ChatResult> {
+  private async answer (r: ThreadRecord, messages: ChatMessage[], messageId: string, params?: Record<string, unknown>, opts: { stoppable?: boolean, model?: string, attempt?: number, since?: number } = {}): Promise<Answer> {
     // The budget is per task tree; the main thread and conversations are not tasks and never run out.
     const root = r.kind === 'task' || r.kind === 'step' ? (r.root !== r.id ? await this.store.get(r.root) : r) : null
     const spent = (root?.usage.promptTokens ?? 0) + (root?.usage.completionTokens ?? 0)
     if (root && spent >= this.limits.maxTokensPerRoot) throw new BoundExceededError(`the task has used ${spent} tokens, the limit is THREADS_MAX_TOKENS_PER_ROOT (${this.limits.maxTokensPerRoot})`)
+    const publishTokens = params?.response_format === undefined // a plan is for the engine, not for people
+    const attempt = opts.attempt ?? 1
+    const streamId = attempt > 1 ? `${messageId}~${attempt}` : messageId
+    if (attempt > 1 && publishTokens) await this.closeInterrupted(r.id, messageId, attempt, opts.since ?? 0)
     const controller = new AbortController()
     const calls = this.inFlight.get(r.id) ?? new Set<AbortController>()
     this.inFlight.set(r.id, calls.add(controller))
-    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.limits.stepTimeoutMs)])
+    const wallTime = AbortSignal.timeout(this.limits.stepTimeoutMs)
+    const signal = AbortSignal.any([controller.signal, wallTime])
     const pending: Array<Promise<unknown>> = []
     const model = opts.model ?? r.assistant.model
     const started = performance.now()
     let index = 0
-    const publishTokens = params?.response_format === undefined // a plan is for the engine, not for people
+    const outOfTime = (): Error => new StepTimeoutError(`the model call ran past THREADS_STEP_TIMEOUT_MS (${this.limits.stepTimeoutMs} ms)`)
     try {
       for await (const e of this.chat.stream({ model, messages, ...(params ? { params } : {}), signal })) {
         if (e.type === 'token' && publishTokens) {
-          const published = this.log.publish(r.id, 'token', { messageId, index: index++, token: e.text })
+          const i = index++
+          const published = this.log.publish(r.id, 'token', { messageId: streamId, index: i, token: e.text }, { msgID: `token:${streamId}:${i}` })
           published.catch(() => {}) // awaited below; never an unhandled rejection in between
           pending.push(published)
           if (pending.length >= TOKEN_PUBLISH_WINDOW) await Promise.all(pending.splice(0))
@@ -330,21 +355,41 @@ export class ThreadsEngine {
           await Promise.all(pending)
           const result = e.result
           await this.addUsage(r, result)
-          if (result.finishReason === 'cancelled' && opts.stoppable) return result
+          if (result.finishReason === 'cancelled' && wallTime.aborted && !controller.signal.aborted) throw outOfTime()
+          if (result.finishReason === 'cancelled' && opts.stoppable) return { ...result, messageId: streamId }
           if (result.finishReason === 'error' || result.finishReason === 'cancelled') throw new Error(result.error?.message ?? `the answer was ${result.finishReason}`)
-          return result
+          return { ...result, messageId: streamId }
         }
       }
       throw new Error('the answer ended without a result')
     } catch (err) {
+      if (wallTime.aborted && !controller.signal.aborted && !(err instanceof StepTimeoutError)) throw outOfTime()
       // Stopped before its first token: an empty answer, not a failure to retry.
       if (!opts.stoppable || !controller.signal.aborted) throw err
       const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
-      return { model, requestedModel: model, backend: '', finishReason: 'cancelled', text: '', toolCalls: [], usage, firstTokenMs: null, durationMs: Math.round(performance.now() - started), retries: 0 }
+      return { model, requestedModel: model, backend: '', finishReason: 'cancelled', text: '', toolCalls: [], usage, firstTokenMs: null, durationMs: Math.round(performance.now() - started), retries: 0, messageId: streamId }
     } finally {
       calls.delete(controller)
       if (calls.size === 0 && this.inFlight.get(r.id) === calls) this.inFlight.delete(r.id)
       await Promise.allSettled(pending)
+    }
+  }
+
+  /**
+   * Before an answer is streamed again (its instance died mid-answer), each earlier attempt that streamed
+   * tokens ends with a message of what it had, marked `interrupted`: it never stays "streaming" for a client.
+   */
+  private async closeInterrupted (thread: string, messageId: string, attempt: number, since: number): Promise<void> {
+    const ids = Array.from({ length: attempt - 1 }, (_x, k) => (k === 0 ? messageId : `${messageId}~${k + 1}`))
+    const tokens = new Map<string, Map<number, string>>(ids.map((id) => [id, new Map()]))
+    for (const e of await this.log.read(thread, since, 'token')) {
+      const d = e.data as { messageId?: string, index?: number, token?: string }
+      if (typeof d.messageId === 'string' && typeof d.index === 'number') tokens.get(d.messageId)?.set(d.index, d.token ?? '')
+    }
+    for (const [id, byIndex] of tokens) {
+      if (byIndex.size === 0) continue
+      const text = [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t).join('')
+      await this.log.publish(thread, 'message', { id, thread, role: 'assistant', author: 'assistant', text, ts: now(), finishReason: 'interrupted' }, { msgID: `interrupted:${id}` })
     }
   }
 
@@ -354,22 +399,22 @@ export class ThreadsEngine {
     if (r.root !== r.id && r.root !== MAIN_THREAD) await this.store.update(r.root, add)
   }
 
-  private async plan (id: string): Promise<void> {
+  private async plan (id: string, attempt: number): Promise<void> {
     const r = await this.store.get(id)
     if (!r || isTerminal(r.status)) return
-    if (r.status === 'running') return await this.runDirect(r) // a one-step task whose run was interrupted
+    if (r.status === 'running') return await this.runDirect(r, attempt) // a one-step task whose run was interrupted
     if (r.status !== 'planning') {
       if (r.status === 'waiting') await this.enqueue({ kind: 'advance', thread: id }, `advance:${id}:replan`)
       return
     }
     // At the depth limit a task is not broken down further: it runs as one step.
-    if (r.depth >= this.limits.maxDepth) return await this.runDirect(r)
+    if (r.depth >= this.limits.maxDepth) return await this.runDirect(r, attempt)
     const planned = await this.answer(r, [
       { role: 'system', content: r.assistant.instructions },
       { role: 'user', content: `${PLANNING_PROMPT}\n\nTask:\n${r.task}` }
     ], `plan-${id}`, { response_format: TASK_PLAN_FORMAT })
     const steps = parsePlan(planned.text, r.task)
-    if (steps.length <= 1) return await this.runDirect(r)
+    if (steps.length <= 1) return await this.runDirect(r, attempt)
     if (steps.length > this.limits.maxChildren) {
       return await this.fail(id, 'THREADS_BOUND_EXCEEDED', `The plan has ${steps.length} steps; a thread may have at most ${this.limits.maxChildren} (THREADS_MAX_CHILDREN). Nothing was spawned: ask for fewer, larger steps.`)
     }
@@ -405,16 +450,16 @@ export class ThreadsEngine {
     }
   }
 
-  private async runStep (id: string): Promise<void> {
+  private async runStep (id: string, attempt: number): Promise<void> {
     const r = await this.store.get(id)
     if (!r) return
     if (r.status === 'completed') return await this.afterComplete(r)
     if (isTerminal(r.status)) return
-    await this.runDirect(r)
+    await this.runDirect(r, attempt)
   }
 
   /** Runs a thread's task as one answer (a step, or a task that needs no breaking down), then completes it. */
-  private async runDirect (r: ThreadRecord): Promise<void> {
+  private async runDirect (r: ThreadRecord, attempt: number): Promise<void> {
     const running = await this.setStatus(r.id, ['waiting', 'planning', 'running'], 'running') ?? await this.store.get(r.id)
     if (!running || isTerminal(running.status)) return
     const inputs = await Promise.all(running.dependsOn.map((d) => this.store.get(d)))
@@ -422,20 +467,20 @@ export class ThreadsEngine {
     const result = await this.answerWithTools(running, [
       { role: 'system', content: running.assistant.instructions },
       { role: 'user', content: context.length ? `${running.task}\n\nResults of the steps this one builds on:\n\n${context.join('\n\n')}` : running.task }
-    ], `answer-${r.id}`)
-    await this.complete(running, result.text)
+    ], `answer-${r.id}`, attempt)
+    await this.complete(running, result.text, result.messageId)
   }
 
   /**
    * An answer that may call tools first: memory search, and (below the depth limit) spawning a subtask,
    * which goes the same path as planning and inside the same bounds. At most MAX_TOOL_ROUNDS rounds.
    */
-  private async answerWithTools (r: ThreadRecord, messages: ChatMessage[], messageId: string): Promise<ChatResult> {
+  private async answerWithTools (r: ThreadRecord, messages: ChatMessage[], messageId: string, attempt: number): Promise<Answer> {
     const tools = [SEARCH_MEMORY_TOOL, SPAWN_SUBTASK_TOOL]
     let conversation = messages
     for (let round = 0; round <= MAX_TOOL_ROUNDS; round++) {
       const last = round === MAX_TOOL_ROUNDS
-      const result = await this.answer(r, conversation, round ? `${messageId}-${round}` : messageId, last ? undefined : { tools, tool_choice: 'auto' })
+      const result = await this.answer(r, conversation, round ? `${messageId}-${round}` : messageId, last ? undefined : { tools, tool_choice: 'auto' }, { attempt })
       if (result.finishReason !== 'tool_calls' || result.toolCalls.length === 0) return result
       const outputs = await Promise.all(result.toolCalls.map(async (call) => ({ role: 'tool' as const, tool_call_id: call.id, content: await this.runTool(r, call) })))
       conversation = [...conversation, { role: 'assistant', content: result.text || null, tool_calls: result.toolCalls }, ...outputs]
@@ -480,16 +525,17 @@ export class ThreadsEngine {
     }
   }
 
-  private async complete (r: ThreadRecord, text: string): Promise<void> {
+  /** Completes a thread with its answer; `messageId` is the one its tokens streamed under. */
+  private async complete (r: ThreadRecord, text: string, messageId: string): Promise<void> {
     const changed = await this.store.update(r.id, (x) => (isTerminal(x.status) ? null : { ...x, status: 'completed', result: text, closedAt: now() }))
     const record = changed?.record ?? r
     if (record.status !== 'completed') return // cancelled meanwhile: its terminal event is already out
-    await this.afterComplete(record)
+    await this.afterComplete(record, messageId)
   }
 
   /** Everything that follows completion, each part idempotent, so a redelivery finishes what a crash left. */
-  private async afterComplete (r: ThreadRecord): Promise<void> {
-    await this.log.publish(r.id, 'message', { id: `answer-${r.id}`, thread: r.id, role: 'assistant', author: 'assistant', text: r.result ?? '', ts: now() }, { msgID: `answer:${r.id}` })
+  private async afterComplete (r: ThreadRecord, messageId = `answer-${r.id}`): Promise<void> {
+    await this.log.publish(r.id, 'message', { id: messageId, thread: r.id, role: 'assistant', author: 'assistant', text: r.result ?? '', ts: now() }, { msgID: `answer:${r.id}` })
     await this.report(r, r.result ?? '')
     await this.log.publish(r.id, 'completed', { status: 'completed', result: r.result, ...visibility(r) }, { msgID: `terminal:${r.id}` })
     await this.log.publish(r.id, 'closed', { status: 'completed', ...visibility(r) }, { msgID: `closed:${r.id}` })
@@ -497,7 +543,7 @@ export class ThreadsEngine {
   }
 
   /** Every step is done: the task writes its final answer, posts it to the main thread, completes and closes. */
-  private async finalize (id: string): Promise<void> {
+  private async finalize (id: string, attempt: number): Promise<void> {
     const r = await this.store.get(id)
     if (!r) return
     if (r.status === 'completed') return await this.afterComplete(r)
@@ -506,24 +552,24 @@ export class ThreadsEngine {
     const result = await this.answer(r, [
       { role: 'system', content: r.assistant.instructions },
       { role: 'user', content: `Write the final answer to the task from the results of its steps.\n\nTask:\n${r.task}\n\n${children.map((c, i) => `Step ${i + 1} (${c.task.slice(0, 80)}):\n${c.result ?? ''}`).join('\n\n')}` }
-    ], `answer-${id}`)
-    await this.complete(r, result.text)
+    ], `answer-${id}`, undefined, { attempt })
+    await this.complete(r, result.text, result.messageId)
   }
 
   /** A conversation's assistant answers the user message, with the thread's history (on `model` when asked). */
-  private async reply (id: string, messageId: string, model?: string): Promise<void> {
+  private async reply (id: string, messageId: string, model: string | undefined, attempt: number): Promise<void> {
     const r = await this.store.get(id)
     if (!r || isTerminal(r.status)) return
     const history = await this.log.messages(id)
     const upTo = history.findIndex((m) => m.id === messageId)
     if (upTo < 0) return
-    if (history.some((m) => m.id === `reply-${messageId}`)) return // already answered (a redelivery)
+    if (history.some((m) => m.inReplyTo === messageId && m.finishReason !== 'interrupted')) return // already answered (a redelivery)
     const turns: ChatMessage[] = history.slice(Math.max(0, upTo - 40), upTo + 1)
       .filter((m) => m.role === 'user' || m.role === 'assistant' || m.role === 'report')
       .map((m) => ({ role: m.role === 'user' ? 'user' as const : 'assistant' as const, content: m.role === 'report' ? `[report from ${m.from ?? 'a thread'}] ${m.text}` : m.text }))
-    const result = await this.answer(r, [{ role: 'system', content: r.assistant.instructions }, ...turns], `reply-${messageId}`, undefined, { stoppable: true, ...(model ? { model } : {}) })
+    const result = await this.answer(r, [{ role: 'system', content: r.assistant.instructions }, ...turns], `reply-${messageId}`, undefined, { stoppable: true, attempt, since: history[upTo]!.seq, ...(model ? { model } : {}) })
     await this.log.publish(id, 'message', {
-      id: `reply-${messageId}`,
+      id: result.messageId,
       thread: id,
       role: 'assistant',
       author: 'assistant',

@@ -14,9 +14,12 @@ export interface WorkQueueOptions {
 }
 
 export interface WorkHandler {
-  handle: (item: WorkItem) => Promise<void>
-  /** The last delivery failed too. */
+  /** `attempt` counts the item's deliveries, from 1. */
+  handle: (item: WorkItem, attempt: number) => Promise<void>
+  /** The last delivery failed too, or the error was permanent. */
   giveUp: (item: WorkItem, err: unknown) => Promise<void>
+  /** Errors no later attempt can mend (a bound): the item is given up at once instead of retried. */
+  isPermanent: (err: unknown) => boolean
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -85,11 +88,11 @@ export class WorkQueue {
     const attempt = m.info.deliveryCount
     const heartbeat = setInterval(() => m.working(), Math.max(500, this.opts.ackWaitMs / 3))
     try {
-      await handler.handle(item)
+      await handler.handle(item, attempt)
       m.ack()
     } catch (err) {
-      if (attempt >= this.opts.maxDeliver) {
-        this.log.error({ err, item, attempt }, 'work item failed on its last attempt; giving up')
+      if (attempt >= this.opts.maxDeliver || handler.isPermanent(err)) {
+        this.log.error({ err, item, attempt }, attempt >= this.opts.maxDeliver ? 'work item failed on its last attempt; giving up' : 'work item refused for good; giving up')
         await handler.giveUp(item, err).catch((e: unknown) => this.log.error({ err: e, item }, 'could not record the failure'))
         m.term()
       } else {
