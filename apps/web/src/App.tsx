@@ -1,24 +1,36 @@
-import { useEffect, useState } from 'react'
-import { wsUrl } from './config'
+import { useAppState } from './app/store'
+import { Display } from './components/Display'
+import { Header } from './components/Header'
+import { Memory } from './components/Memory'
+import { Notices } from './components/Notices'
+import { Room } from './components/Room'
+import { Rooms } from './components/Rooms'
+import { SignIn } from './components/SignIn'
+import { Tasks } from './components/Tasks'
 
-type Connection = 'connecting' | 'connected' | 'offline'
-
-/** The app shell: opens the socket once and shows the connection state. */
+/** The page: the header, errors, then (signed in) the display and the room, with rooms, tasks and memory aside. */
 export function App () {
-  const [connection, setConnection] = useState<Connection>('connecting')
-  useEffect(() => {
-    const socket = new WebSocket(wsUrl)
-    socket.onopen = () => setConnection('connected')
-    socket.onclose = () => setConnection('offline')
-    return () => socket.close()
-  }, [])
+  const signedIn = useAppState((s) => s.session !== null)
   return (
-    <main className="shell">
-      <header>
-        <h1>Skein</h1>
-        <span className={`connection ${connection}`} role="status">{connection}</span>
-      </header>
-      <p>Real-time threads, rooms and memory. Rooms and threads arrive here as the realtime and threads work lands.</p>
-    </main>
+    <>
+      {signedIn && <a className="skip" href="#composer-text">Skip to the message box</a>}
+      <Header />
+      <Notices />
+      {signedIn
+        ? (
+          <div className="workspace">
+            <main className="main-column">
+              <Display />
+              <Room />
+            </main>
+            <aside className="side-column" aria-label="Rooms, tasks and memory">
+              <Rooms />
+              <Tasks />
+              <Memory />
+            </aside>
+          </div>
+          )
+        : <SignIn />}
+    </>
   )
 }

@@ -3,7 +3,7 @@ import { test } from 'tap'
 import { ManagedProcess, freePort, httpAnswers, repoRoot, waitFor } from '@skein/stack'
 
 // The production server of the web app (what npm start runs on :3000), over a real socket.
-test('serves the built app, tells it where the funnel is, falls back to index.html, and stays inside dist/', async (t) => {
+test('serves the built app (gzipped when accepted), tells it where the funnel is, falls back to index.html, and stays inside dist/', async (t) => {
   const port = await freePort()
   const proc = new ManagedProcess({
     name: 'web',
@@ -25,6 +25,12 @@ test('serves the built app, tells it where the funnel is, falls back to index.ht
   t.equal(js.status, 200)
   t.match(js.headers.get('content-type'), /text\/javascript/)
   t.match(js.headers.get('cache-control'), /immutable/)
+  t.equal(js.headers.get('content-encoding'), 'gzip', 'gzipped for a browser that accepts it')
+  const body = await js.text()
+  t.match(body, /funnelUrl|SKEIN_CONFIG/, 'and it is the app')
+  const plain = await fetch(`${base}${script}`, { headers: { 'accept-encoding': 'identity' } })
+  t.equal(plain.headers.get('content-encoding'), null, 'plain for one that does not')
+  t.equal(await plain.text(), body, 'the same bytes either way')
 
   const deep = await fetch(`${base}/rooms/main`)
   t.equal(deep.status, 200)

@@ -11,6 +11,8 @@ export interface NatsServerOptions {
   dataDir: string
   logFile?: string
   timeoutMs?: number
+  /** A node of a cluster: its name, the port its routes listen on, and the other nodes' route URLs. */
+  cluster?: { name: string, serverName: string, port: number, routes: string[] }
 }
 
 /** Finds the nats-server binary (Debian installs it in /usr/sbin, which is not on every PATH). */
@@ -51,7 +53,12 @@ export class NatsServer {
     const proc = new ManagedProcess({
       name: 'nats',
       command: natsServerBinary(),
-      args: ['-js', '-sd', this.opts.dataDir, '-a', this.host, '-p', String(this.port), '-n', `skein-${this.port}`],
+      args: [
+        '-js', '-sd', this.opts.dataDir, '-a', this.host, '-p', String(this.port),
+        ...(this.opts.cluster
+          ? ['--server_name', this.opts.cluster.serverName, '--cluster_name', this.opts.cluster.name, '--cluster', `nats://${this.host}:${this.opts.cluster.port}`, '--routes', this.opts.cluster.routes.join(',')]
+          : ['-n', `skein-${this.port}`])
+      ],
       ...(this.opts.logFile ? { logFile: this.opts.logFile } : {})
     })
     this.process = proc
@@ -70,5 +77,35 @@ export class NatsServer {
   /** SIGKILL, as a crash. */
   async kill (): Promise<void> {
     await this.process?.kill()
+  }
+}
+
+/**
+ * A NATS cluster of `size` nodes on loopback ports, JetStream on each, every node routed to the others. `url`
+ * lists every node, as services take it (NATS_URL); `nodes[i]` can be killed and restarted on its ports.
+ */
+export class NatsCluster {
+  private constructor (readonly nodes: NatsServer[]) {}
+
+  get url (): string {
+    return this.nodes.map((n) => n.url).join(',')
+  }
+
+  static async start (opts: { dataDir: string, size?: number, name?: string, logDir?: string }): Promise<NatsCluster> {
+    const size = opts.size ?? 3
+    const name = opts.name ?? 'skein'
+    const clientPorts = await Promise.all(Array.from({ length: size }, () => freePort()))
+    const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()))
+    const nodes = await Promise.all(clientPorts.map((port, i) => NatsServer.start({
+      port,
+      dataDir: join(opts.dataDir, `node-${i + 1}`),
+      ...(opts.logDir ? { logFile: join(opts.logDir, `nats-${i + 1}.log`) } : {}),
+      cluster: { name, serverName: `${name}-${i + 1}`, port: routePorts[i]!, routes: routePorts.filter((_p, k) => k !== i).map((p) => `nats://127.0.0.1:${p}`) }
+    })))
+    return new NatsCluster(nodes)
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()))
   }
 }

@@ -1,0 +1,107 @@
+import type {
+  CollectionInfo,
+  CollectionList,
+  CreateCollectionBody,
+  CreateTaskBody,
+  DocumentInput,
+  MediaItem,
+  MemorySearchQuery,
+  MemorySearchReply,
+  ModelList,
+  ThreadMessage,
+  ThreadRecord,
+  ThreadTree,
+  UpsertDocumentsReply
+} from '@skein/schemas'
+import { HttpClient, type TokenSource } from './http-client.js'
+import { RealtimeClient, type ReconnectOptions, type WebSocketConstructor } from './realtime-client.js'
+
+export interface SkeinClientOptions {
+  /** The funnel: the only address a client needs (HTTP and `/ws`). */
+  baseURL: string
+  /** A Skein token, or a function giving one (asked again with `refresh: true` when the socket says it expired). */
+  token?: TokenSource
+  fetch?: typeof fetch
+  /** The WebSocket class (default: the global one; in Node 20 pass the `ws` package's). */
+  WebSocket?: WebSocketConstructor
+  /** Milliseconds allowed to one HTTP attempt (default 60 000). */
+  timeout?: number
+  /** HTTP retries for connection errors, 408, 429 and 5xx (default 2). */
+  maxRetries?: number
+  /** Milliseconds a WebSocket request waits for its ack (default 20 000). */
+  realtimeTimeout?: number
+  reconnect?: ReconnectOptions
+  /** Rooms to rejoin, with the last seq seen in each (`client.realtime.positions()` kept over a reload). */
+  resume?: Record<string, number>
+}
+
+export interface TokenAnswer { token: string, user: string, expiresAt: string }
+
+/**
+ * The Skein client: the funnel's HTTP API as typed resources, and `realtime`, one socket that reconnects and
+ * resumes losslessly (call `realtime.connect()` once).
+ */
+export class SkeinClient {
+  readonly http: HttpClient
+  readonly realtime: RealtimeClient
+
+  constructor (opts: SkeinClientOptions) {
+    this.http = new HttpClient({
+      baseURL: opts.baseURL,
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
+      ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {})
+    })
+    this.realtime = new RealtimeClient({
+      baseURL: opts.baseURL,
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.WebSocket ? { WebSocket: opts.WebSocket } : {}),
+      ...(opts.realtimeTimeout !== undefined ? { timeout: opts.realtimeTimeout } : {}),
+      ...(opts.reconnect ? { reconnect: opts.reconnect } : {}),
+      ...(opts.resume ? { resume: opts.resume } : {})
+    })
+  }
+
+  readonly auth = {
+    /** The dev login (`AUTH_DEV_LOGIN`): a token for a user name, no password. */
+    token: async (user: string): Promise<TokenAnswer> => await this.http.post<TokenAnswer>('/auth/token', { body: { user }, auth: false })
+  }
+
+  readonly threads = {
+    main: async (): Promise<ThreadRecord> => await this.http.get<ThreadRecord>('/threads/main'),
+    get: async (id: string): Promise<ThreadRecord> => await this.http.get<ThreadRecord>(`/threads/${encodeURIComponent(id)}`),
+    tree: async (id: string): Promise<ThreadTree> => await this.http.get<ThreadTree>(`/threads/${encodeURIComponent(id)}/tree`),
+    messages: async (id: string, opts: { after?: number } = {}): Promise<ThreadMessage[]> =>
+      (await this.http.get<{ messages: ThreadMessage[] }>(`/threads/${encodeURIComponent(id)}/messages`, { query: { after: opts.after } })).messages,
+    createTask: async (body: CreateTaskBody): Promise<ThreadRecord> => await this.http.post<ThreadRecord>('/tasks', { body }),
+    cancel: async (id: string): Promise<unknown> => await this.http.post(`/threads/${encodeURIComponent(id)}/cancel`)
+  }
+
+  readonly media = {
+    speech: async (body: { text: string, voice?: string }): Promise<MediaItem> => await this.http.post<MediaItem>('/speech', { body }),
+    image: async (body: { prompt: string, size?: '256x256' | '512x512' | '1024x1024' | '1024x1792' | '1792x1024' }): Promise<MediaItem> =>
+      await this.http.post<MediaItem>('/images', { body }),
+    /** Where a browser can load the item (`<audio src>`, `<img src>`): its URL with the token in the query. */
+    url: async (item: Pick<MediaItem, 'url'>): Promise<string> => {
+      const token = await this.http.token()
+      return this.http.url(item.url, { token })
+    }
+  }
+
+  readonly memory = {
+    search: async (query: MemorySearchQuery): Promise<MemorySearchReply> =>
+      await this.http.get<MemorySearchReply>('/api/memory/search', { query: { q: query.q, scope: query.scope, id: query.id, k: query.k } })
+  }
+
+  readonly collections = {
+    list: async (): Promise<CollectionInfo[]> => (await this.http.get<CollectionList>('/api/collections')).collections,
+    create: async (body: CreateCollectionBody): Promise<CollectionInfo> => await this.http.post<CollectionInfo>('/api/collections', { body }),
+    addDocuments: async (name: string, documents: DocumentInput[]): Promise<UpsertDocumentsReply> =>
+      await this.http.post<UpsertDocumentsReply>(`/api/collections/${encodeURIComponent(name)}/documents`, { body: { documents } })
+  }
+
+  readonly models = {
+    list: async (): Promise<ModelList['data']> => (await this.http.get<ModelList>('/v1/models')).data
+  }
+}

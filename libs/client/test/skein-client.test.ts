@@ -1,0 +1,174 @@
+import t from 'tap'
+import {
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  ConnectionLostError,
+  NotFoundError,
+  RealtimeError,
+  SkeinClient,
+  type ConnectionState,
+  type EventData
+} from '../src/index.js'
+import { CuttableProxy, signToken, signedIn, stack, until } from './helper.js'
+
+// One real stack (NATS, Chroma, the simulator at 100 tokens/s, openai-service, chroma-service, funnel) for the
+// SDK's tests; the network is cut for real by a TCP proxy between a client and the funnel.
+const running = await stack(t)
+const funnel = running.funnelUrl
+
+type Token = EventData<'llm_token'>
+type Complete = EventData<'llm_complete'>
+
+t.test('realtime: a stream cut by a lost network ends complete and once, after rejoining with afterSeq', async (t) => {
+  const proxy = await CuttableProxy.start(t, funnel)
+  const asker = await signedIn(t, funnel, 'asker')
+  const listener = await signedIn(t, proxy.url, 'listener')
+  const states: ConnectionState[] = []
+  listener.realtime.onState((s) => states.push(s))
+  asker.realtime.connect()
+  listener.realtime.connect()
+  await asker.realtime.request('create_room', { room: 'sdk-tides' })
+  await asker.realtime.join('sdk-tides')
+  await listener.realtime.join('sdk-tides')
+  t.equal(listener.realtime.state, 'connected')
+
+  const tokens: Token[] = []
+  const completes: Complete[] = []
+  listener.realtime.on('llm_token', (d) => tokens.push(d))
+  listener.realtime.on('llm_complete', (d) => completes.push(d))
+  let askerText = ''
+  asker.realtime.on('llm_complete', (d) => { askerText = d.text })
+  const ack = await asker.realtime.request('llm_request', { room: 'sdk-tides', message: 'Tell me about tides and the moon in 300 words' })
+  t.match(ack, { room: 'sdk-tides', seq: Number, id: String, messageId: String })
+
+  await until(() => tokens.length >= 40, '40 tokens')
+  const beforeCut = tokens.length
+  await proxy.cut(1_000)
+  t.ok(proxy.refused >= 1, `the client tried again during the cut and was refused (${proxy.refused}x)`)
+  await until(() => completes.length > 0, 'the completion', 60_000)
+  await until(() => askerText !== '', 'the asker\'s completion')
+
+  const mine = tokens.filter((x) => x.messageId === ack.messageId)
+  t.ok(beforeCut < mine.length, `tokens came before the cut (${beforeCut}) and after it (${mine.length - beforeCut})`)
+  t.equal(completes.length, 1, 'one completion')
+  t.equal(completes[0]!.text, askerText, 'the same answer the asker got')
+  t.equal(completes[0]!.text.split(/\s+/).length, 300, '300 words')
+  t.equal(mine.map((x) => x.token).join(''), completes[0]!.text, 'the tokens make exactly the whole text: nothing missing, nothing twice')
+  t.same(mine.map((x) => x.index), mine.map((_x, i) => i), 'every index once, in order')
+  const seqs = [...mine.map((x) => x.seq), completes[0]!.seq]
+  t.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), 'seq strictly increases')
+  t.ok(listener.realtime.connections >= 2, 'it reconnected by itself')
+  t.match(states.join(' '), /connected.*(reconnecting|offline).*connected$/, `connected, then reconnecting, then connected again (${states.join(' → ')})`)
+  t.ok(listener.realtime.positions()['sdk-tides']! >= completes[0]!.seq, 'its position in the room is the last event it delivered')
+})
+
+t.test('realtime: a replay overlapping what was delivered is dropped; a message comes back with its client id', async (t) => {
+  const [alice, bob] = await Promise.all([signedIn(t, funnel, 'alice'), signedIn(t, funnel, 'bob')])
+  alice.realtime.connect()
+  bob.realtime.connect()
+  await alice.realtime.request('create_room', { room: 'sdk-garden' })
+  await alice.realtime.join('sdk-garden')
+  await bob.realtime.join('sdk-garden')
+  const bobSaw: Array<EventData<'new_message'>> = []
+  const aliceSaw: Array<EventData<'new_message'>> = []
+  bob.realtime.on('new_message', (m) => bobSaw.push(m))
+  alice.realtime.on('new_message', (m) => aliceSaw.push(m))
+
+  const sent = []
+  for (const text of ['roses', 'tulips', 'daisies']) sent.push(await alice.realtime.send('sdk-garden', text))
+  await until(() => bobSaw.length === 3, 'three messages')
+  t.same(bobSaw.map((m) => [m.text, m.id, m.clientId]), sent.map((s, i) => [['roses', 'tulips', 'daisies'][i], s.id, s.clientId]), 'each carries the id the server gave it and the client id the sender gave it')
+  t.equal(aliceSaw.length, 0, 'the sender gets acks, not echoes')
+
+  // Ask the server to replay the whole room: bob has all of it already, so nothing is delivered twice.
+  const dropped = bob.realtime.duplicatesDropped
+  await bob.realtime.join('sdk-garden', { afterSeq: 0 })
+  await alice.realtime.send('sdk-garden', 'lilies')
+  await until(() => bobSaw.length === 4, 'the fourth message')
+  t.ok(bob.realtime.duplicatesDropped >= dropped + 3, `the replayed events were dropped (${bob.realtime.duplicatesDropped - dropped})`)
+  t.same(bobSaw.map((m) => m.text), ['roses', 'tulips', 'daisies', 'lilies'], 'each message once, in order')
+
+  // Alice never got her own messages live; a replay gives them to her, recognisable by their client id.
+  await alice.realtime.join('sdk-garden', { afterSeq: 0 })
+  await until(() => aliceSaw.length >= 4, 'alice\'s replay')
+  t.same(aliceSaw.slice(0, 3).map((m) => m.clientId), sent.map((s) => s.clientId), 'her own messages, by their client ids')
+})
+
+t.test('realtime: a token that expires while connected is renewed, and the rooms are rejoined', async (t) => {
+  let renewals = 0
+  const token = ({ refresh }: { refresh: boolean }): string => {
+    if (refresh) renewals++
+    return signToken(running.jwtSecret, 'shortlived', refresh ? 600 : 2)
+  }
+  const client = new SkeinClient({ baseURL: funnel, token, WebSocket: (await import('ws')).WebSocket as never })
+  t.teardown(() => client.realtime.close())
+  const other = await signedIn(t, funnel, 'other')
+  client.realtime.connect()
+  other.realtime.connect()
+  await client.realtime.join('main')
+  await other.realtime.join('main')
+  const firstSession = client.realtime.session?.sessionId
+  await until(() => client.realtime.connections === 2 && client.realtime.state === 'connected', 'the reconnection', 15_000)
+  t.equal(renewals, 1, 'the token was asked for again, as a refresh')
+  t.not(client.realtime.session?.sessionId, firstSession, 'a new session')
+  const got: string[] = []
+  client.realtime.on('new_message', (m) => got.push(m.text))
+  await other.realtime.send('main', 'still there?')
+  await until(() => got.includes('still there?'), 'the message in main')
+  t.pass('the room was rejoined without being asked')
+})
+
+t.test('realtime: refusals are RealtimeErrors with the server\'s code; no request goes out before connect()', async (t) => {
+  const client = await signedIn(t, funnel, 'carol')
+  await t.rejects(client.realtime.request('get_stats', {}), ConnectionLostError, 'not connected yet')
+  client.realtime.connect()
+  await t.rejects(client.realtime.join('no-such-room'), { name: 'RealtimeError', code: 'FUNNEL_ROOM_NOT_FOUND' })
+  t.notOk(client.realtime.rooms().includes('no-such-room'), 'a refused room is not rejoined later')
+  const err = await client.realtime.request('message', { room: 'main', text: 'hi' }).catch((e: unknown) => e)
+  t.ok(err instanceof RealtimeError && err.code === 'FUNNEL_NOT_IN_ROOM', 'posting before joining')
+  const stats = await client.realtime.request('get_stats', {})
+  t.ok(stats.users >= 1 && stats.funnels === 1, 'get_stats answers with the counts')
+  const task = await client.realtime.request('create_task', { task: 'Explain how kites fly' })
+  t.match(task, { thread: /^t-/, status: 'planning' })
+  t.match(await client.realtime.request('cancel', { thread: task.thread }), { cancelled: Array })
+})
+
+t.test('http: resources answer typed bodies; errors are one class per status with the code and request id', async (t) => {
+  const client = await signedIn(t, funnel, 'dora')
+  const main = await client.threads.main()
+  t.match(main, { id: 'main', kind: 'main', status: 'open' })
+  t.match(await client.threads.tree('main'), { id: 'main', children: Array })
+
+  const anonymous = new SkeinClient({ baseURL: funnel, maxRetries: 0 })
+  const unauth = await anonymous.threads.main().catch((e: unknown) => e)
+  t.ok(unauth instanceof AuthenticationError, 'no token: AuthenticationError')
+  t.match(unauth, { status: 401, code: String, requestId: String })
+  await t.rejects(client.threads.get('no-such-thread'), NotFoundError)
+  await t.rejects(client.collections.create({ name: '-bad-' }), BadRequestError)
+
+  const image = await client.media.image({ prompt: 'A kite over green hills', size: '256x256' })
+  t.match(image, { kind: 'image', mime: 'image/png', url: /^\/media\// })
+  const png = await fetch(await client.media.url(image))
+  t.equal(png.headers.get('content-type'), 'image/png', 'the media URL works without a header (for <img>)')
+  const speech = await client.media.speech({ text: 'Hello from the client' })
+  t.match(speech, { kind: 'audio', mime: 'audio/wav' })
+
+  const name = `notes-${Date.now()}`
+  t.match(await client.collections.create({ name }), { name, owner: 'dora' })
+  const again = await client.collections.create({ name }).catch((e: unknown) => e)
+  t.ok(again instanceof ConflictError, 'a second one of the same name: ConflictError')
+  t.match(again, { code: 'MEMORY_COLLECTION_EXISTS', status: 409 })
+  t.match(await client.collections.addDocuments(name, [{ text: 'Puffins nest in burrows.' }, { text: 'Gannets dive from thirty metres.' }]), { upserted: 2 })
+  t.ok((await client.collections.list()).some((c) => c.name === name), 'listed')
+
+  client.realtime.connect()
+  await client.realtime.join('main')
+  await client.realtime.send('main', 'Zeppelins drift over quiet marmalade orchards')
+  let hits: Array<{ text: string }> = []
+  for (let i = 0; i < 100 && !hits.some((h) => h.text.includes('marmalade')); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    hits = (await client.memory.search({ q: 'zeppelins marmalade orchards', scope: 'main', k: 3 })).results
+  }
+  t.ok(hits.some((h) => h.text.includes('marmalade')), 'memory search finds what was said in the main room')
+})
