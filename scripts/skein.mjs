@@ -45,19 +45,28 @@ function ensurePnpm () {
   return local
 }
 
+/** Installs a Debian package with apt-get (through sudo when not root); false when that failed. */
+function aptInstall (pkg) {
+  const sudo = process.getuid && process.getuid() === 0 ? [] : ['sudo']
+  const apt = (args) => (sudo.length ? run('sudo', ['apt-get', ...args]) : run('apt-get', args))
+  return apt(['update', '-qq']) === 0 && apt(['install', '-y', '-qq', pkg]) === 0
+}
+
 // nats-server from Debian's package when it is absent (the stack and the tests start their own).
 function ensureNatsServer () {
   if (output('sh', ['-c', 'command -v nats-server'])) return
   if (existsSync('/usr/sbin/nats-server')) return
   step('nats-server is missing: installing it with apt-get (Debian package nats-server)')
-  const sudo = process.getuid && process.getuid() === 0 ? [] : ['sudo']
-  const update = sudo.length ? run('sudo', ['apt-get', 'update', '-qq']) : run('apt-get', ['update', '-qq'])
-  const install = sudo.length
-    ? run('sudo', ['apt-get', 'install', '-y', '-qq', 'nats-server'])
-    : run('apt-get', ['install', '-y', '-qq', 'nats-server'])
-  if (update !== 0 || install !== 0) {
+  if (!aptInstall('nats-server')) {
     fail('could not install nats-server: run `apt-get install nats-server` yourself, or set NATS_URL to a running NATS server with JetStream')
   }
+}
+
+// Debian's chromium for the browser tests (driven by playwright-core; nothing is downloaded at run time).
+function ensureChromium () {
+  if (existsSync('/usr/bin/chromium')) return
+  step('chromium is missing: installing it with apt-get for the browser tests (Debian package chromium)')
+  if (!aptInstall('chromium')) fail('could not install chromium: run `apt-get install chromium` yourself, then npm test again')
 }
 
 function install (pnpm) {
@@ -95,6 +104,7 @@ switch (command) {
     break
   case 'test':
     ensureNatsServer()
+    ensureChromium()
     install(pnpm)
     build(pnpm)
     handOver(process.execPath, [join(root, 'scripts', 'test.mjs'), pnpm, ...rest])

@@ -43,6 +43,7 @@ export {
 export {
   Ack,
   CloseCodes,
+  ClientAcks,
   ClientEvents,
   ClientFrame,
   ErrorEvent,
@@ -52,6 +53,7 @@ export {
   SEQUENCED_EVENTS,
   ServerEvents,
   ThreadSummary,
+  type ClientAckData,
   type ClientEventData,
   type ClientEventName,
   type ServerEventData,

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import { ThreadKind, ThreadStatus } from './threads.js'
+import { ThreadKind, ThreadRecord, ThreadStatus } from './threads.js'
 
 // The funnel's WebSocket protocol at `/ws`. Frames are JSON text: `{ "event", "data", "id"? }`. A client frame
 // that carries an `id` is answered with `ack` (same id) or `error` (same id). Sequenced events (messages,
@@ -38,6 +38,8 @@ export const Cancel = Type.Object({
   thread: RoomId
 }, { additionalProperties: false, description: 'A task or step: cancels it and its descendants. A conversation (main included): stops the answer under way.' })
 export const GetStats = Type.Object({}, { additionalProperties: false })
+/** A round trip that proves the connection is alive (browsers cannot see WebSocket pings). */
+export const Ping = Type.Object({}, { additionalProperties: false })
 
 /** Every event a client may send, with the schema of its `data`. */
 export const ClientEvents = {
@@ -49,7 +51,8 @@ export const ClientEvents = {
   llm_request: LlmRequest,
   create_task: CreateTask,
   cancel: Cancel,
-  get_stats: GetStats
+  get_stats: GetStats,
+  ping: Ping
 } as const
 export type ClientEventName = keyof typeof ClientEvents
 export type ClientEventData<E extends ClientEventName> = Static<(typeof ClientEvents)[E]>
@@ -87,7 +90,8 @@ export const NewMessage = Type.Object({
   text: Type.String(),
   ts: Type.String({ format: 'date-time' }),
   role: Type.Optional(Type.String({ description: 'user (default), system, or report (a child thread reporting)' })),
-  from: Type.Optional(Type.String({ description: 'A report names the thread it comes from' }))
+  from: Type.Optional(Type.String({ description: 'A report names the thread it comes from' })),
+  clientId: Type.Optional(Type.String({ description: 'The id the sender gave its message or llm_request frame: a client recognises its own message on replay' }))
 })
 export const UserTyping = Type.Object({ room: RoomId, user: Type.String(), typing: Type.Boolean() })
 /** Sent when a room's members change (at most one frame per room every 250 ms). */
@@ -140,12 +144,27 @@ export const RealtimeStats = Type.Object({
   generations: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'Answers being generated now, per model' })
 }, { title: 'RealtimeStats' })
 export type RealtimeStats = Static<typeof RealtimeStats>
-export const Ack = Type.Record(Type.String(), Type.Unknown())
+export const Ack = Type.Record(Type.String(), Type.Unknown(), { description: 'The data of an ack: see ClientAcks for each event' })
 export const ErrorEvent = Type.Object({
   code: Type.String({ examples: ['FUNNEL_VALIDATION', 'resume_gap'] }),
   message: Type.String(),
   oldestSeq: Type.Optional(Type.Integer({ description: 'With resume_gap: the oldest seq still kept' }))
 })
+
+/** The `data` of the `ack` that answers each client event (sent when the frame carried an `id`). */
+export const ClientAcks = {
+  join_room: Type.Object({ room: RoomId, lastSeq: Type.Integer({ minimum: 0 }) }),
+  leave_room: Type.Object({ room: RoomId }),
+  create_room: Type.Object({ room: RoomId, created: Type.Boolean(), thread: ThreadRecord }),
+  message: Type.Object({ room: RoomId, seq: Seq, id: Type.String() }),
+  typing: Type.Object({ room: RoomId }),
+  llm_request: Type.Object({ room: RoomId, seq: Seq, id: Type.String(), messageId: Type.String({ description: 'The answer\'s llm_token and llm_complete carry it' }) }),
+  create_task: Type.Object({ thread: Type.String(), room: RoomId, status: ThreadStatus }),
+  cancel: Type.Object({ cancelled: Type.Array(Type.String()), stopped: Type.Boolean() }),
+  get_stats: RealtimeStats,
+  ping: Type.Object({ ts: Type.String({ format: 'date-time' }) })
+} as const satisfies Record<ClientEventName, TSchema>
+export type ClientAckData<E extends ClientEventName> = Static<(typeof ClientAcks)[E]>
 
 /** Every event the server sends, with the schema of its `data`. */
 export const ServerEvents = {

@@ -19,7 +19,12 @@ export const FunnelConfig = Type.Object({
   WS_MAX_ROOMS_PER_SOCKET: Type.Integer({ minimum: 1, default: 64, description: 'Rooms one socket may be in at once' }),
   WS_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'Time allowed to the openai-service to answer a room, task or cancel request over NATS' }),
   WS_PRESENCE_INTERVAL_MS: Type.Integer({ minimum: 500, default: 10_000, description: 'Funnels re-announce their rooms\' members this often; a funnel silent for 3 intervals is forgotten' }),
-  WS_STATS_WAIT_MS: Type.Integer({ minimum: 20, default: 250, description: 'How long get_stats and /health wait for the other instances to answer' })
+  WS_STATS_WAIT_MS: Type.Integer({ minimum: 20, default: 250, description: 'How long get_stats and /health wait for the other instances to answer' }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'HTTP requests (WebSocket handshakes included) one user may make per minute, counted by the user of a valid token; /health is not counted' }),
+  RATE_LIMIT_ANON_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'HTTP requests per minute from one address without a valid token (one IPv6 /64 counts as one address)' }),
+  WS_MAX_SOCKETS_PER_USER: Type.Integer({ minimum: 1, default: 32, description: 'WebSockets one user may hold open on this funnel at once; the next handshake is refused with 429, before the upgrade' }),
+  WS_MAX_SOCKETS_PER_ADDRESS: Type.Integer({ minimum: 1, default: 256, description: 'WebSockets one address may hold open on this funnel at once; the next handshake is refused with 429, before the upgrade' }),
+  HTTP_MAX_HEADER_BYTES: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Largest request line plus headers (the URL and its query string included); above it the answer is 431' })
 })
 export type FunnelConfig = Static<typeof FunnelConfig>
 

@@ -97,6 +97,8 @@ t.test('llm_request: every member sees the tokens, then one llm_complete whose t
     t.match(done, { model: 'skein-sim-mini', finishReason: 'stop', usage: { promptTokens: Number, completionTokens: 60 } })
   }
   t.equal(bob.of('new_message').filter((m) => m.id === ack.id).length, 1, 'the question reaches the others as a message')
+  const asked = alice.frames.find((f) => f.event === 'ack' && f.data.messageId === ack.messageId)
+  t.equal(bob.of('new_message').find((m) => m.id === ack.id)?.clientId, asked?.id, 'carrying the id the asker gave its frame')
   t.equal(alice.of('new_message').filter((m) => m.id === ack.id).length, 0, 'not the asker')
 })
 
@@ -143,6 +145,8 @@ t.test('private rooms: only their members may join; their threads stay out of th
   const task = await alice.request('create_task', { task: 'Plan a secret picnic', room: 'secret-garden' })
   await alice.until((fs) => fs.some((f) => f.event === 'new_message' && f.data.from === task.thread), 60_000)
   t.ok(alice.of('new_message').some((m) => m.room === 'secret-garden' && m.role === 'report'), 'the task reports to its private room')
+  await alice.until((fs) => fs.some((f) => f.event === 'thread_closed' && f.data.thread === task.thread && f.data.room === 'secret-garden'), 30_000)
+  t.ok(alice.of('thread_created').some((c) => c.room === 'secret-garden' && (c.thread as { id: string }).id === task.thread), 'the private room follows its task live, as main does for the others')
   await new Promise((resolve) => setTimeout(resolve, 300))
   const seen = mallory.frames.filter((f) => f.event !== 'error' && f.event !== 'ack').map((f) => JSON.stringify(f))
   t.ok(seen.length > 1, 'mallory follows the main room')
@@ -172,6 +176,12 @@ t.test('bad frames get an error naming the problem; the connection stays open', 
   await t.rejects(c.request('llm_request', { room: 'main', message: 'hi', model: 'gpt-nothing' }), { code: 'OPENAI_UNKNOWN_MODEL', message: /skein-sim-1/ }, 'an unknown model is refused up front, naming the known ones')
   t.equal(c.closed, null, 'still connected')
   t.match(await c.request('message', { room: 'main', text: 'still here' }), { seq: Number })
+})
+
+t.test('ping: a round trip a browser can make to prove the connection is alive', async (t) => {
+  const c = await connect(t, 'pinger')
+  const pong = await c.request('ping')
+  t.ok(Date.parse(String(pong.ts)) > Date.now() - 10_000, 'answered with the server time')
 })
 
 t.test('get_stats and /health count users, sockets, rooms and generations', async (t) => {

@@ -17,18 +17,19 @@ export function parseSubject (subject: string): { thread: string, type: string }
   return parts.length === 4 && parts[0] === 'skein' && parts[1] === 'thread' ? { thread: parts[2]!, type: parts[3]! } : null
 }
 
-/**
- * The rooms an event of `thread` may be shown in: its own, and the main room for lifecycle events of any
- * thread (a private thread's are dropped from it once the payload is read: see framesFor).
- */
-export function roomsFor (thread: string, type: string): string[] {
-  return LIFECYCLE.has(type) && thread !== MAIN_ROOM ? [thread, MAIN_ROOM] : [thread]
-}
+export const isLifecycle = (type: string): boolean => LIFECYCLE.has(type)
 
-/** Whether an event belongs to a private thread: its lifecycle events carry `private`, its record too. */
-function isPrivate (payload: ThreadEventPayload): boolean {
-  const d = payload.data as { private?: unknown, thread?: { private?: unknown } }
-  return d.private === true || d.thread?.private === true
+/**
+ * The rooms an event of a thread is shown in: its own; and for a lifecycle event, the main room, or for a
+ * private thread the private room at the root of its tree (its events never reach the main room).
+ */
+export function roomsFor (payload: ThreadEventPayload): string[] {
+  const { thread, type } = payload
+  if (!LIFECYCLE.has(type) || thread === MAIN_ROOM) return [thread]
+  const d = payload.data as { private?: unknown, root?: unknown, thread?: { private?: unknown, root?: unknown } }
+  if (d.private !== true && d.thread?.private !== true) return [thread, MAIN_ROOM]
+  const root = typeof d.root === 'string' ? d.root : d.thread?.root
+  return typeof root === 'string' && root !== thread ? [thread, root] : [thread]
 }
 
 const frameOf = (event: ServerEventName, data: Record<string, unknown>): string => JSON.stringify({ event, data })
@@ -37,9 +38,9 @@ type Data = Record<string, unknown>
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 
 /**
- * A thread event as the frames of the rooms that show it: messages become `new_message` (people, reports,
- * notes) or `llm_complete` (the assistant's answers), tokens `llm_token`, lifecycle events
- * `thread_created|updated|closed` (in the thread's room and the main room). The seq is the event's.
+ * A thread event as the frames of the given rooms (see roomsFor): messages become `new_message` (people,
+ * reports, notes) or `llm_complete` (the assistant's answers), tokens `llm_token`, lifecycle events
+ * `thread_created|updated|closed`. The seq is the event's.
  */
 export function framesFor (seq: number, payload: ThreadEventPayload, rooms: string[]): RoomFrame[] {
   const d = payload.data as Data
@@ -91,9 +92,7 @@ export function framesFor (seq: number, payload: ThreadEventPayload, rooms: stri
     }
   }
   const out: RoomFrame[] = []
-  const hidden = payload.thread !== MAIN_ROOM && isPrivate(payload)
   for (const room of rooms) {
-    if (hidden && room === MAIN_ROOM) continue
     const built = build(room)
     if (built) out.push({ room, seq, frame: frameOf(built.event, built.data), ...(built.exclude ? { exclude: built.exclude } : {}) })
   }

@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { CloseCodes, MAIN_ROOM, type ClientEventData, type ClientEventName, type ThreadRecord } from '@skein/schemas'
+import { CloseCodes, MAIN_ROOM, type ClientAckData, type ClientEventData, type ClientEventName, type ThreadRecord, type ThreadStatus } from '@skein/schemas'
 import { WsError } from './errors.js'
 import { parseFrame } from './frames.js'
 import { frame, type RealtimeHub } from './hub.js'
 import type { Session } from './session.js'
 
-type Handler<E extends ClientEventName> = (hub: RealtimeHub, s: Session, data: ClientEventData<E>, id: string | undefined) => Promise<Record<string, unknown> | undefined>
+/** A handler answers with its ack's data (sent when the frame had an id), or undefined when it sent it itself. */
+type Handler<E extends ClientEventName> = (hub: RealtimeHub, s: Session, data: ClientEventData<E>, id: string | undefined) => Promise<ClientAckData<E> | undefined>
 
 /** What each client event does; the answer (if any) is the ack's data. */
 const handlers: { [E in ClientEventName]: Handler<E> } = {
@@ -32,16 +33,16 @@ const handlers: { [E in ClientEventName]: Handler<E> } = {
     hub.typing(s, d.room, d.typing)
     return { room: d.room }
   },
-  async llm_request (hub, s, d) {
+  async llm_request (hub, s, d, id) {
     hub.mustBeIn(s, d.room)
     const { message, replyId } = await hub.request<{ message: { id: string, seq: number }, replyId: string }>('llm_request', s.user, {
-      thread: d.room, text: d.message, session: s.id, ...(d.model ? { model: d.model } : {})
+      thread: d.room, text: d.message, session: s.id, ...(d.model ? { model: d.model } : {}), ...(id ? { clientId: id } : {})
     }, s.requestId)
     return { room: d.room, seq: message.seq, id: message.id, messageId: replyId }
   },
   async create_task (hub, s, d) {
     const thread = await hub.request<ThreadRecord>('create_task', s.user, { task: d.task, parent: d.room ?? MAIN_ROOM }, s.requestId)
-    return { thread: thread.id, room: thread.id, status: thread.status }
+    return { thread: thread.id, room: thread.id, status: thread.status as ThreadStatus }
   },
   async cancel (hub, s, d) {
     return await hub.request<{ cancelled: string[], stopped: boolean }>('cancel', s.user, { thread: d.thread }, s.requestId)
@@ -50,6 +51,9 @@ const handlers: { [E in ClientEventName]: Handler<E> } = {
     const stats = await hub.stats()
     if (!id) s.send(frame('stats', stats))
     return stats
+  },
+  async ping () {
+    return { ts: new Date().toISOString() }
   }
 }
 

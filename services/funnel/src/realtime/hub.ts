@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws'
 import { busHeaders, subjects } from '@skein/bus'
 import { CloseCodes, TERMINAL_STATUSES, type RealtimeStats, type ServerEventData, type ServerEventName, type ThreadEventPayload, type ThreadRecord, type ThreadStatus, type ThreadsRpcOp, type ThreadsRpcReply } from '@skein/schemas'
 import { WsError } from './errors.js'
-import { framesFor, parseSubject, roomsFor, type RoomFrame } from './event-map.js'
+import { framesFor, isLifecycle, parseSubject, roomsFor, type RoomFrame } from './event-map.js'
 import { LocalRoom } from './local-room.js'
 import { Session, type RoomCursor, type SessionLimits } from './session.js'
 import { ThreadFeed } from './thread-feed.js'
@@ -27,7 +27,6 @@ const PENDING_LIMIT = 10_000
 const PRESENCE_BATCH_MS = 250
 /** A presence frame lists this many members at most; `memberCount` says how many there are. */
 const LISTED_MEMBERS = 100
-const LIFECYCLE = new Set(['created', 'status', 'completed', 'failed', 'cancelled', 'closed'])
 
 interface RemoteMembers { users: string[], expires: number }
 interface StatsAnswer { kind: string, instance: string, users?: string[], sockets?: number, rooms?: string[], generations?: Record<string, number> }
@@ -138,7 +137,9 @@ export class RealtimeHub {
     if (s.rooms.has(room)) this.removeFromRoom(s, room)
     // From this line to the end nothing awaits: registration and the join answer are one step.
     const upTo = this.feed.lastSeq
-    s.rooms.set(room, { lastSent: afterSeq ?? upTo, pending: [], overflowed: false, upTo })
+    // The main room and private rooms show other threads' lifecycle events too: their replay reads the whole log.
+    const wide = thread.kind === 'main' || thread.private === true
+    s.rooms.set(room, { lastSent: afterSeq ?? upTo, pending: [], overflowed: false, upTo, wide })
     let local = this.rooms.get(room)
     if (!local) this.rooms.set(room, local = new LocalRoom(room, thread.status))
     local.status = thread.status
@@ -160,8 +161,8 @@ export class RealtimeHub {
     if (!cursor) return
     let upTo = cursor.upTo
     for (;;) {
-      await this.feed.replay(room, cursor.lastSent, upTo, async (m) => {
-        for (const f of this.framesOf(m, room)) {
+      await this.feed.replay(room, cursor.wide, cursor.lastSent, upTo, async (m) => {
+        for (const f of this.framesOf(m.json<ThreadEventPayload>(), m.seq, room)) {
           if (s.closed || s.rooms.get(room) !== cursor) return
           if (f.seq <= cursor.lastSent) continue
           await s.drained()
@@ -211,23 +212,22 @@ export class RealtimeHub {
 
   // ── live thread events ───────────────────────────────────────────────────────────────────────────────────
 
-  private framesOf (m: JsMsg, only?: string): RoomFrame[] {
-    const where = parseSubject(m.subject)
-    if (!where) return []
-    const rooms = roomsFor(where.thread, where.type).filter((r) => (only ? r === only : this.rooms.has(r)))
-    if (!rooms.length) return []
-    return framesFor(m.seq, m.json<ThreadEventPayload>(), rooms)
+  private framesOf (payload: ThreadEventPayload, seq: number, only?: string): RoomFrame[] {
+    const rooms = roomsFor(payload).filter((r) => (only ? r === only : this.rooms.has(r)))
+    return rooms.length ? framesFor(seq, payload, rooms) : []
   }
 
   private onThreadEvent (m: JsMsg): void {
     const where = parseSubject(m.subject)
     if (!where) return
-    // Most events are for rooms nobody here is in: they are dropped before being parsed.
-    if (!this.rooms.has(where.thread) && !(LIFECYCLE.has(where.type) && this.rooms.has('main'))) return
-    const frames = this.framesOf(m)
+    // Messages and tokens of rooms nobody here is in (most of them) are dropped before being parsed.
+    const lifecycle = isLifecycle(where.type)
+    if (!lifecycle && !this.rooms.has(where.thread)) return
+    const payload = m.json<ThreadEventPayload>()
+    const frames = this.framesOf(payload, m.seq)
     const own = this.rooms.get(where.thread)
-    if (own && LIFECYCLE.has(where.type)) {
-      const status = (m.json<ThreadEventPayload>().data as { status?: ThreadStatus }).status
+    if (own && lifecycle) {
+      const status = (payload.data as { status?: ThreadStatus }).status
       if (status) own.status = status
     }
     for (const f of frames) {

@@ -11,6 +11,8 @@ export interface RoomCursor {
   overflowed: boolean
   /** The live tail's position when the socket joined: the replay reads up to here. */
   upTo: number
+  /** The room shows other threads' events too (main, a private room): its replay reads the whole log. */
+  wide: boolean
 }
 
 const FLOOD_WINDOW_MS = 10_000

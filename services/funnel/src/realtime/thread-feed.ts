@@ -2,7 +2,6 @@ import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type 
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyBaseLogger } from 'fastify'
 import { THREADS_STREAM, lastSeqOn, readRange, subjects } from '@skein/bus'
-import { MAIN_ROOM } from '@skein/schemas'
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -76,14 +75,14 @@ export class ThreadFeed {
 
   /**
    * A room's events with afterSeq < seq ≤ upTo, in order, handed to `onEvent` (awaited, so a slow socket slows
-   * the replay instead of piling it up). The main room reads the whole log, since it shows every thread's
-   * lifecycle; any other room reads only its thread's subjects.
+   * the replay instead of piling it up). A `wide` room (main, a private room) shows other threads' lifecycle
+   * events too, so its replay reads the whole log; any other room reads only its thread's subjects.
    */
-  async replay (room: string, afterSeq: number, upTo: number, onEvent: (m: JsMsg) => Promise<void> | void): Promise<void> {
+  async replay (room: string, wide: boolean, afterSeq: number, upTo: number, onEvent: (m: JsMsg) => Promise<void> | void): Promise<void> {
     if (afterSeq >= upTo) return
     const jsm = await jetstreamManager(this.nc)
-    const last = room === MAIN_ROOM ? (await this.bounds()).lastSeq : await lastSeqOn(jsm, THREADS_STREAM, subjects.threadEventSubjects(room))
-    const filter = room === MAIN_ROOM ? subjects.allThreadEvents : subjects.threadEvents(room)
+    const last = wide ? (await this.bounds()).lastSeq : await lastSeqOn(jsm, THREADS_STREAM, subjects.threadEventSubjects(room))
+    const filter = wide ? subjects.allThreadEvents : subjects.threadEvents(room)
     await readRange(this.js, THREADS_STREAM, filter, afterSeq, Math.min(upTo, last), onEvent)
   }
 }

@@ -45,8 +45,11 @@ export function canAccess (r: ThreadRecord, user: string): boolean {
 
 /** The fields a thread inherits from its parent: a task in a private room is private to the same people. */
 const accessOf = (r: ThreadRecord): Pick<ThreadRecord, 'private' | 'members'> => (r.private ? { private: true, members: r.members ?? [] } : {})
-/** Marks the lifecycle events of a private thread, so that the funnel keeps them out of the main room. */
-const visibility = (r: ThreadRecord): { private?: true } => (r.private ? { private: true } : {})
+/**
+ * Marks the lifecycle events of a private thread, so that the funnel shows them in the private room at the
+ * root of its tree instead of the main room.
+ */
+const visibility = (r: ThreadRecord): { private?: true, root?: string } => (r.private ? { private: true, root: r.root } : {})
 
 const isTerminal = (s: ThreadStatus): boolean => TERMINAL_STATUSES.includes(s)
 
@@ -198,7 +201,7 @@ export class ThreadsEngine {
    * answer (on `model` when given). Closed threads refuse. `session` names the socket that sent it, so the
    * funnel can leave the sender out of the echo.
    */
-  async postMessage (threadId: string, text: string, user: string, opts: { requestId?: string, reply?: boolean, model?: string, session?: string } = {}): Promise<ThreadMessage> {
+  async postMessage (threadId: string, text: string, user: string, opts: { requestId?: string, reply?: boolean, model?: string, session?: string, clientId?: string } = {}): Promise<ThreadMessage> {
     const thread = await this.getFor(threadId, user)
     if (isTerminal(thread.status)) throw new ThreadClosedError(thread.id, thread.status)
     const conversation = thread.kind === 'main' || thread.kind === 'conversation'
@@ -206,12 +209,12 @@ export class ThreadsEngine {
     if (reply && !conversation) throw new NotAConversationError(thread.id, thread.kind)
     if (reply && opts.model) await this.checkModel(opts.model)
     const id = `m-${randomUUID()}`
-    const body = { id, thread: thread.id, role: 'user' as const, author: user, text, ts: now(), ...(opts.session ? { session: opts.session } : {}) }
+    const body = { id, thread: thread.id, role: 'user' as const, author: user, text, ts: now(), ...(opts.session ? { session: opts.session } : {}), ...(opts.clientId ? { clientId: opts.clientId } : {}) }
     const { seq } = await this.log.publish(thread.id, 'message', body, { msgID: `message:${id}`, ...(opts.requestId ? { requestId: opts.requestId } : {}) })
     if (reply) {
       await this.enqueue({ kind: 'reply', thread: thread.id, message: id, ...(opts.model ? { model: opts.model } : {}), ...(opts.requestId ? { requestId: opts.requestId } : {}) }, `reply:${id}`)
     }
-    const { session: _session, ...message } = body
+    const { session: _session, clientId: _clientId, ...message } = body
     return { ...message, seq }
   }
 

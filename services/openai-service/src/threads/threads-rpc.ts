@@ -15,7 +15,7 @@ const Model = Type.String({ minLength: 1, maxLength: 128 })
 const Ops = {
   get: Type.Object({ thread: Id }),
   create_room: Type.Object({ room: Type.Optional(Id), model: Type.Optional(Model), private: Type.Optional(Type.Boolean()), members: Type.Optional(Type.Array(User, { maxItems: 256 })) }),
-  llm_request: Type.Object({ thread: Id, text: Text, model: Type.Optional(Model), session: Type.Optional(Type.String({ maxLength: 64 })) }),
+  llm_request: Type.Object({ thread: Id, text: Text, model: Type.Optional(Model), session: Type.Optional(Type.String({ maxLength: 64 })), clientId: Type.Optional(Type.String({ maxLength: 128 })) }),
   post: Type.Object({ thread: Id, text: Text, session: Type.Optional(Type.String({ maxLength: 64 })) }),
   create_task: Type.Object({ task: Type.String({ minLength: 1, maxLength: 50_000 }), parent: Type.Optional(Id), model: Type.Optional(Model) }),
   cancel: Type.Object({ thread: Id })
@@ -39,7 +39,7 @@ async function run (engine: ThreadsEngine, op: Op, req: ThreadsRpcRequest): Prom
     }
     case 'llm_request': {
       const d = req.data as Static<typeof Ops.llm_request>
-      const message = await engine.postMessage(d.thread, d.text, user, { ...ids, reply: true, ...(d.model ? { model: d.model } : {}), ...(d.session ? { session: d.session } : {}) })
+      const message = await engine.postMessage(d.thread, d.text, user, { ...ids, reply: true, ...(d.model ? { model: d.model } : {}), ...(d.session ? { session: d.session } : {}), ...(d.clientId ? { clientId: d.clientId } : {}) })
       return { message, replyId: `reply-${message.id}` }
     }
     case 'post': {

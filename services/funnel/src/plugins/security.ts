@@ -1,0 +1,149 @@
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import fp from 'fastify-plugin'
+import helmet from '@fastify/helmet'
+import rateLimit, { normalizeIP } from '@fastify/rate-limit'
+import type { ConnectionError, FastifyRequest } from 'fastify'
+import { createError, requestToken, verifyToken } from '@skein/kit'
+
+const RateLimitedError = createError<[string, string]>('FUNNEL_RATE_LIMITED', 'Too many requests %s: try again in %s (see the retry-after header)', 429)
+const BadPathError = createError<[string]>('FUNNEL_BAD_PATH', 'The path is refused: %s', 400)
+
+/** Paths monitors call: never rate limited (a monitor must see a funnel that is under attack). */
+const UNLIMITED = new Set(['/health', '/health/funnel'])
+/** How often Node looks for requests that overran REQUEST_TIMEOUT_MS (its default, 30 s, lets a slow body linger). */
+const TIMEOUT_CHECK_MS = 1_000
+const WINDOW_MS = 60_000
+
+/**
+ * Why a request path must not be served, or null when it may: a path that could climb out of where it points
+ * once some server on the way decodes it. Dot segments are refused raw, percent-encoded, double-encoded and
+ * behind encoded slashes or backslashes (`/api/%2e%2e%2fthreads`, `/api/%252e%252e/`, `/api/..%5cthreads`);
+ * so are backslashes (URL parsers read them as `/`), NUL, broken escapes and targets that are not a path.
+ */
+export function unsafePath (url: string): string | null {
+  const path = url.split('?', 1)[0] ?? ''
+  if (!path.startsWith('/')) return 'the request target must be a path starting with "/"'
+  let current = path
+  for (let depth = 0; ; depth++) {
+    if (current.includes('\\')) return 'it holds a backslash'
+    if (current.includes('\0')) return 'it holds a NUL byte'
+    if (current.split('/').some((s) => s === '.' || s === '..')) return 'it holds a "." or ".." segment (maybe percent-encoded)'
+    if (!current.includes('%')) return null
+    if (depth === 3) return 'it is percent-encoded more than three times over'
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(current)
+    } catch {
+      // The escapes the servers behind decode must be valid; a "%" left after that is a literal character.
+      if (depth === 0) return 'it holds a malformed percent-escape'
+      return null
+    }
+    if (decoded === current) return null
+    current = decoded
+  }
+}
+
+/**
+ * The answer to a request Node refuses before Fastify sees it (a request that overran REQUEST_TIMEOUT_MS,
+ * headers over HTTP_MAX_HEADER_BYTES, bytes that are not HTTP), in the one error format. Fastify's own
+ * handler answers these with another JSON shape.
+ */
+export function clientErrorHandler (err: ConnectionError, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, 'FUNNEL_REQUEST_TIMEOUT', 'The request was not received whole within REQUEST_TIMEOUT_MS: send it again, faster']
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'FUNNEL_HEADERS_TOO_LARGE', 'The request line and headers (the query string included) are larger than HTTP_MAX_HEADER_BYTES allows']
+      : [400, 'FUNNEL_BAD_REQUEST', 'The request is not valid HTTP/1.1']
+  // Answer only if nothing of a response has gone out on this connection yet, as Node itself does.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && inFlight?.headersSent !== true) {
+    const body = JSON.stringify({ error: { code, message } })
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}
+
+/**
+ * The funnel's defences at the edge, before authentication and before anything is proxied:
+ * - Node cuts a request that is not received whole within REQUEST_TIMEOUT_MS (checked every second) and
+ *   refuses headers over HTTP_MAX_HEADER_BYTES (431);
+ * - security headers on every answer (helmet), with a Content-Security-Policy the Swagger UI pages work under;
+ * - HTTP rate limits per user (the valid token's `sub`) and, without a valid token, per address;
+ * - paths that climb (`..`, encoded or not) are refused, so no upstream ever resolves one.
+ * Registered before the auth plugin: its hooks run first, so unauthenticated floods are counted too.
+ */
+export default fp(async function security (fastify) {
+  const c = fastify.config
+
+  // Node only checks REQUEST_TIMEOUT_MS when the headers' own deadline is not longer; both before listen().
+  const server = fastify.server
+  server.maxHeaderSize = c.HTTP_MAX_HEADER_BYTES
+  if (c.REQUEST_TIMEOUT_MS > 0) {
+    server.headersTimeout = Math.min(server.headersTimeout, c.REQUEST_TIMEOUT_MS)
+    server.connectionsCheckingInterval = Math.min(TIMEOUT_CHECK_MS, c.REQUEST_TIMEOUT_MS)
+  }
+
+  await fastify.register(helmet, {
+    // The funnel answers JSON, streams, media, and the two Swagger UI pages (/docs, /api/docs). The UI loads
+    // its scripts, styles and spec from the same origin, sets inline styles and uses data: images: that is
+    // all this policy allows. No upgrade-insecure-requests: the funnel is served over plain HTTP on :5000,
+    // where it would send the pages' assets to an https:// that is not there.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'", "'unsafe-inline'"]
+      }
+    },
+    // The web app (another port, same host) shows /media/<id> in <img> and <audio>: same-site, not same-origin.
+    crossOriginResourcePolicy: { policy: 'same-site' },
+    frameguard: { action: 'deny' }
+  })
+
+  await fastify.register(rateLimit, {
+    global: false,
+    timeWindow: WINDOW_MS,
+    // The auth plugin has not run yet (it refuses before any later hook could count): the token is read here.
+    keyGenerator: (request: FastifyRequest) => {
+      const token = requestToken(request)
+      if (token) {
+        try {
+          return `user:${verifyToken(c.JWT_SECRET, token).sub}`
+        } catch { /* counted by address, as any request without a valid token */ }
+      }
+      return `address:${normalizeIP(request.ip)}`
+    },
+    max: (_request: FastifyRequest, key: string) => key.startsWith('user:') ? c.RATE_LIMIT_PER_MINUTE : c.RATE_LIMIT_ANON_PER_MINUTE
+  })
+  const limit = fastify.createRateLimit()
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? ''
+    if (!UNLIMITED.has(path)) {
+      const counted = await limit(request)
+      if (!counted.isAllowed) {
+        const headers = { 'x-ratelimit-limit': String(counted.max), 'x-ratelimit-remaining': String(counted.remaining), 'x-ratelimit-reset': String(counted.ttlInSeconds) }
+        if (counted.isExceeded) {
+          const who = counted.key.startsWith('user:')
+            ? `for user ${counted.key.slice(5)} (RATE_LIMIT_PER_MINUTE: ${counted.max} a minute)`
+            : `from this address without a valid token (RATE_LIMIT_ANON_PER_MINUTE: ${counted.max} a minute)`
+          throw Object.assign(new RateLimitedError(who, `${counted.ttlInSeconds} s`), { headers: { ...headers, 'retry-after': String(counted.ttlInSeconds) } })
+        }
+        void reply.headers(headers)
+      }
+    }
+    const unsafe = unsafePath(request.url)
+    if (unsafe) throw new BadPathError(unsafe)
+  })
+}, { name: 'funnel/security' })
