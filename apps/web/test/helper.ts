@@ -1,66 +1,11 @@
 import { mkdirSync, mkdtempSync } from 'node:fs'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { ManagedProcess, freePort, freePorts, httpAnswers, repoRoot, startStack, waitFor, type RunningStack } from '@skein/stack'
+import { CuttableProxy, ManagedProcess, freePort, freePorts, httpAnswers, repoRoot, startStack, waitFor, type RunningStack } from '@skein/stack'
 
 export const RESULTS = join(repoRoot, 'apps', 'web', 'test-results')
-
-/**
- * A TCP proxy between the browser and the funnel that can lose the network for real: `cut(ms)` destroys every
- * connection through it (no close handshake) and refuses new ones for that long, then lets them through.
- */
-export class CuttableProxy {
-  readonly url: string
-  accepted = 0
-  refused = 0
-  private refusing = false
-  private readonly sockets = new Set<Socket>()
-
-  private constructor (private readonly server: Server, port: number) {
-    this.url = `http://127.0.0.1:${port}`
-  }
-
-  static async start (target: string): Promise<CuttableProxy> {
-    const { hostname, port: targetPort } = new URL(target)
-    const server = createServer()
-    const port = await freePort()
-    const proxy = new CuttableProxy(server, port)
-    server.on('connection', (client) => {
-      if (proxy.refusing) {
-        proxy.refused++
-        client.resetAndDestroy()
-        return
-      }
-      proxy.accepted++
-      const upstream = connect(Number(targetPort), hostname)
-      for (const s of [client, upstream]) {
-        proxy.sockets.add(s)
-        s.on('close', () => proxy.sockets.delete(s))
-        s.on('error', () => { client.destroy(); upstream.destroy() })
-      }
-      client.pipe(upstream)
-      upstream.pipe(client)
-    })
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-    return proxy
-  }
-
-  /** Starts a cut: every connection dropped now, new ones refused until `restore()`. */
-  cut (): void {
-    this.refusing = true
-    for (const s of this.sockets) s.resetAndDestroy()
-  }
-
-  restore (): void { this.refusing = false }
-
-  async close (): Promise<void> {
-    for (const s of this.sockets) s.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
-  }
-}
 
 export interface RunningApp {
   /** The web app, as the browser opens it. */

@@ -1,11 +1,10 @@
 import { createHmac } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { WebSocket } from 'ws'
-import { freePort, freePorts, startStack, type RunningStack } from '@skein/stack'
+import { CuttableProxy, freePort, freePorts, startStack, type RunningStack } from '@skein/stack'
 import { SkeinClient, type SkeinClientOptions, type WebSocketConstructor } from '../src/index.js'
 
 /** The whole local stack (as npm start runs it, without the web app) on free ports, stopped in teardown. */
@@ -37,60 +36,11 @@ export async function signedIn (t: Test, baseURL: string, user: string, opts: Pa
   return client
 }
 
-/**
- * A TCP proxy in front of the funnel that can lose the network for real: `cut(ms)` destroys every connection
- * through it and refuses new ones for that long, then lets them through again.
- */
-export class CuttableProxy {
-  readonly url: string
-  /** Connections accepted and passed through, and refused during a cut. */
-  accepted = 0
-  refused = 0
-  private refusing = false
-  private readonly sockets = new Set<Socket>()
-
-  private constructor (private readonly server: Server, port: number) {
-    this.url = `http://127.0.0.1:${port}`
-  }
-
-  static async start (t: Test, targetUrl: string): Promise<CuttableProxy> {
-    const target = new URL(targetUrl)
-    const server = createServer()
-    const port = await freePort()
-    const proxy = new CuttableProxy(server, port)
-    server.on('connection', (client) => {
-      if (proxy.refusing) {
-        proxy.refused++
-        client.resetAndDestroy()
-        return
-      }
-      proxy.accepted++
-      const upstream = connect(Number(target.port), target.hostname)
-      for (const s of [client, upstream]) {
-        proxy.sockets.add(s)
-        s.on('close', () => proxy.sockets.delete(s))
-        s.on('error', () => { client.destroy(); upstream.destroy() })
-      }
-      client.pipe(upstream)
-      upstream.pipe(client)
-    })
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-    t.teardown(() => proxy.close())
-    return proxy
-  }
-
-  /** Drops every connection now (no close handshake) and refuses new ones for `ms`. */
-  async cut (ms: number): Promise<void> {
-    this.refusing = true
-    for (const s of this.sockets) s.resetAndDestroy()
-    await new Promise((resolve) => setTimeout(resolve, ms))
-    this.refusing = false
-  }
-
-  async close (): Promise<void> {
-    for (const s of this.sockets) s.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
-  }
+/** A cuttable TCP proxy in front of the funnel (see @skein/stack), closed in teardown. */
+export async function cuttableProxy (t: Test, targetUrl: string): Promise<CuttableProxy> {
+  const proxy = await CuttableProxy.start(targetUrl)
+  t.teardown(() => proxy.close())
+  return proxy
 }
 
 /** Waits until `cond` holds, polling. */

@@ -10,7 +10,7 @@ import {
   type ConnectionState,
   type EventData
 } from '../src/index.js'
-import { CuttableProxy, signToken, signedIn, stack, until } from './helper.js'
+import { cuttableProxy, signToken, signedIn, stack, until } from './helper.js'
 
 // One real stack (NATS, Chroma, the simulator at 100 tokens/s, openai-service, chroma-service, funnel) for the
 // SDK's tests; the network is cut for real by a TCP proxy between a client and the funnel.
@@ -21,7 +21,7 @@ type Token = EventData<'llm_token'>
 type Complete = EventData<'llm_complete'>
 
 t.test('realtime: a stream cut by a lost network ends complete and once, after rejoining with afterSeq', async (t) => {
-  const proxy = await CuttableProxy.start(t, funnel)
+  const proxy = await cuttableProxy(t, funnel)
   const asker = await signedIn(t, funnel, 'asker')
   const listener = await signedIn(t, proxy.url, 'listener')
   const states: ConnectionState[] = []
@@ -44,7 +44,7 @@ t.test('realtime: a stream cut by a lost network ends complete and once, after r
 
   await until(() => tokens.length >= 40, '40 tokens')
   const beforeCut = tokens.length
-  await proxy.cut(1_000)
+  await proxy.cutFor(1_000)
   t.ok(proxy.refused >= 1, `the client tried again during the cut and was refused (${proxy.refused}x)`)
   await until(() => completes.length > 0, 'the completion', 60_000)
   await until(() => askerText !== '', 'the asker\'s completion')

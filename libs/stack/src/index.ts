@@ -14,3 +14,5 @@ export {
 } from './stack.js'
 export { freePort, httpAnswers, isListening, waitFor, type WaitOptions } from './wait.js'
 export { startServiceProcess, startSimulator, type ServiceProcess, type ServiceProcessOptions } from './service-process.js'
+export { CuttableProxy } from './cuttable-proxy.js'
+export { WsClient, type Frame } from './ws-client.js'

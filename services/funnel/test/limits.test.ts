@@ -1,7 +1,7 @@
 import t from 'tap'
 import { WebSocket } from 'ws'
 import { build, nats, threadsEngine, token } from './helper.js'
-import { WsClient } from './ws-client.js'
+import { WsClient } from '@skein/stack'
 
 // A funnel with small limits, so that they are reached quickly: a 256 KiB send buffer per socket.
 const n = await nats(t)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { WebSocket } from 'ws'
 import { build, nats, threadsEngine, token } from './helper.js'
-import { WsClient, type Frame } from './ws-client.js'
+import { WsClient, type Frame } from '@skein/stack'
 
 // One NATS, one threads engine (openai-service + simulator) and one funnel for the protocol tests below.
 const n = await nats(t)

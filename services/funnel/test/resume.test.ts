@@ -1,7 +1,6 @@
 import t from 'tap'
-import { startServiceProcess, type ServiceProcess } from '@skein/stack'
 import { SECRET, nats, threadsEngine, token } from './helper.js'
-import { WsClient, type Frame } from './ws-client.js'
+import { WsClient, startServiceProcess, type Frame, type ServiceProcess } from '@skein/stack'
 
 // Real funnel processes (so that one can be killed and restarted), one NATS, one threads engine streaming at
 // 50 tokens a second (the simulator's default): a 500-token answer takes ten seconds.

@@ -72,13 +72,14 @@ export function clientErrorHandler (err: ConnectionError, socket: Socket): void 
  * - security headers on every answer (helmet), with a Content-Security-Policy the Swagger UI pages work under;
  * - HTTP rate limits per user (the valid token's `sub`) and, without a valid token, per address;
  * - paths that climb (`..`, encoded or not) are refused, so no upstream ever resolves one.
- * Registered before the auth plugin: its hooks run first, so unauthenticated floods are counted too.
+ * Registered before the auth plugin: the rate limit runs first, so unauthenticated floods are counted too.
  */
 export default fp(async function security (fastify) {
   const c = fastify.config
 
   // Node only checks REQUEST_TIMEOUT_MS when the headers' own deadline is not longer; both before listen().
-  const server = fastify.server
+  // (Node reads both properties, but its types only describe them as createServer() options.)
+  const server = fastify.server as typeof fastify.server & { maxHeaderSize: number, connectionsCheckingInterval: number }
   server.maxHeaderSize = c.HTTP_MAX_HEADER_BYTES
   if (c.REQUEST_TIMEOUT_MS > 0) {
     server.headersTimeout = Math.min(server.headersTimeout, c.REQUEST_TIMEOUT_MS)
@@ -143,6 +144,11 @@ export default fp(async function security (fastify) {
         void reply.headers(headers)
       }
     }
+  })
+
+  // After authentication (a climbing path is never public, so without a token the answer stays 401), before
+  // the route's handler: nothing is proxied, and no WebSocket is upgraded, on such a path.
+  fastify.addHook('preParsing', async (request) => {
     const unsafe = unsafePath(request.url)
     if (unsafe) throw new BadPathError(unsafe)
   })

@@ -1,16 +1,22 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { normalizeIP } from '@fastify/rate-limit'
 import { createError, requestToken, verifyToken } from '@skein/kit'
 import { onFrame } from '../realtime/handlers.js'
 import { frame } from '../realtime/hub.js'
+import { SocketQuota } from '../realtime/socket-quota.js'
 
 const ForeignOriginError = createError<[string]>('FUNNEL_FORBIDDEN_ORIGIN', 'Origin %s may not open a WebSocket here (CORS_ORIGINS lists the allowed ones)', 403)
+const TooManySocketsError = createError<[string]>('FUNNEL_TOO_MANY_SOCKETS', '%s: close one before opening another', 429)
 
 /**
  * `/ws`: the funnel's own WebSocket route, kept apart from the proxied paths. The token (header or `?token=`)
- * is checked before the upgrade by the auth plugin, the Origin here: a refused handshake never gets a 101.
+ * is checked before the upgrade by the auth plugin, the Origin and the per-user and per-address socket caps
+ * here: a refused handshake never gets a 101.
  */
 const ws: FastifyPluginAsync = async (fastify) => {
-  const origins = new Set(fastify.config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean))
+  const c = fastify.config
+  const origins = new Set(c.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean))
+  const quota = new SocketQuota(c.WS_MAX_SOCKETS_PER_USER, c.WS_MAX_SOCKETS_PER_ADDRESS)
   const hub = fastify.realtime
 
   fastify.get('/ws', {
@@ -18,6 +24,14 @@ const ws: FastifyPluginAsync = async (fastify) => {
     preValidation: async (request) => {
       const origin = request.headers.origin
       if (origin !== undefined && !origins.has(origin)) throw new ForeignOriginError(origin.slice(0, 200))
+      if (!request.ws || request.user === null) return
+      const slot = quota.take(request.user, normalizeIP(request.ip))
+      if (slot === 'user') throw new TooManySocketsError(`user ${request.user} already has ${quota.perUser} WebSockets open on this funnel (WS_MAX_SOCKETS_PER_USER)`)
+      if (slot === 'address') throw new TooManySocketsError(`this address already has ${quota.perAddress} WebSockets open on this funnel (WS_MAX_SOCKETS_PER_ADDRESS)`)
+      // The slot lives as long as the TCP connection under the handshake: upgraded, refused later, or dropped.
+      const conn = request.raw.socket
+      if (conn.destroyed) slot()
+      else conn.once('close', slot)
     }
   }, (socket, request) => {
     // The auth plugin verified this token before the upgrade; its expiry closes the socket when it comes.

@@ -2,7 +2,7 @@ import { WebSocket } from 'ws'
 
 export interface Frame { event: string, data: Record<string, unknown>, id?: string }
 
-/** A real WebSocket client of the funnel's /ws that records every frame it gets. */
+/** A real WebSocket client of the funnel's /ws, for tests and benchmarks: it records every frame it gets. */
 export class WsClient {
   readonly frames: Frame[] = []
   private nextId = 0
