@@ -63,3 +63,29 @@ export async function readRange (js: JetStreamClient, stream: string, filter: st
     await consumer.delete().catch(() => {})
   }
 }
+
+const JETSTREAM_TEMPORARILY_UNAVAILABLE = 10008
+
+/**
+ * NATS failures that a moment mends: a request that timed out or found no responder yet (a restart, a node
+ * lost), a leader being elected, JetStream catching up. Not: a refusal of the request itself.
+ */
+export function isTransient (err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.code === JETSTREAM_TEMPORARILY_UNAVAILABLE || err.status === 503
+  if (!(err instanceof Error)) return false
+  return ['TimeoutError', 'NoRespondersError', 'RequestError', 'JetStreamStatusError', 'ConnectionError'].includes(err.name) ||
+    (err.cause instanceof Error && isTransient(err.cause))
+}
+
+/** Runs `fn` again while it fails transiently (see isTransient), backing off, for up to `ms`; then throws. */
+export async function patiently<V> (fn: () => Promise<V>, ms: number): Promise<V> {
+  const deadline = Date.now() + ms
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (!isTransient(err) || Date.now() + wait > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+  }
+}

@@ -260,6 +260,15 @@ export class RealtimeClient {
         for (const j of this.joining.get(joined.room)?.splice(0) ?? []) j.resolve(joined)
         break
       }
+      case 'room_left': {
+        // The funnel put us out of a room we still follow (its replay could not finish): back in, from our cursor.
+        const { room } = f.data as { room: string }
+        const socket = this.socket
+        if (this.cursors.has(room) && socket) {
+          setTimeout(() => { if (this.socket === socket && this.cursors.has(room)) void this.sendJoin(room).catch(() => {}) }, 500)
+        }
+        break
+      }
     }
     if (isSequenced(f.event)) {
       const { room, seq } = data as { room: string, seq: number }
@@ -280,7 +289,7 @@ export class RealtimeClient {
     for (const [room, waiters] of this.joining) {
       const j = waiters.find((w) => w.id === id)
       if (!j) continue
-      if (event === 'ack') return true // room_joined follows and resolves it
+      if (event === 'ack') return true // the join was resolved by room_joined already
       this.onJoinError(room, data)
       return true
     }

@@ -18,7 +18,7 @@ export const OpenAIServiceConfig = Type.Object({
   NATS_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of streams and buckets (1 locally, 3 on a cluster)' }),
   THREAD_EVENTS_MAX_AGE_S: Type.Integer({ minimum: 60, default: 604_800, description: 'How long thread events, messages and tokens are kept' }),
   THREADS_DEDUP_WINDOW_S: Type.Integer({ minimum: 60, default: 600, description: 'How long the thread log remembers event ids, so that a retried or redelivered publish is stored once (covers retries, not days: every token has an id)' }),
-  THREADS_PUBLISH_RETRY_MS: Type.Integer({ minimum: 0, default: 20_000, description: 'How long a thread event is retried while NATS is away (a restart) before the work item fails and is redelivered' }),
+  THREADS_NATS_RETRY_MS: Type.Integer({ minimum: 0, default: 20_000, description: 'How long thread events are retried, and thread records and logs read again, while NATS is briefly away (a restart, a node lost, a leader elected) before the work item fails and is redelivered' }),
   THREADS_MAX_DEPTH: Type.Integer({ minimum: 1, default: 3, description: 'Deepest task thread (the main thread is 0)' }),
   THREADS_MAX_CHILDREN: Type.Integer({ minimum: 1, default: 8, description: 'Most steps one thread may spawn' }),
   THREADS_MAX_PER_ROOT: Type.Integer({ minimum: 1, default: 64, description: 'Most threads in one task tree' }),

@@ -10,12 +10,20 @@ type Handler<E extends ClientEventName> = (hub: RealtimeHub, s: Session, data: C
 
 /** What each client event does; the answer (if any) is the ack's data. */
 const handlers: { [E in ClientEventName]: Handler<E> } = {
+  // room_joined first (members, the log's position), then every event after afterSeq, then the ack: an ack
+  // means the socket is caught up and live. A replay that cannot finish is an error instead, and the socket
+  // leaves the room (room_left): a room left half-replayed would hold its live events back forever.
   async join_room (hub, s, d, id) {
     const joined = await hub.join(s, d.room, d.afterSeq, id ?? s.requestId)
-    if (id) s.send(frame('ack', { room: d.room, lastSeq: joined.lastSeq }, id))
     s.send(frame('room_joined', joined))
-    await hub.catchUp(s, d.room)
-    return undefined
+    try {
+      await hub.catchUp(s, d.room)
+    } catch (err) {
+      hub.leave(s, d.room)
+      s.send(frame('room_left', { room: d.room }))
+      throw err
+    }
+    return { room: d.room, lastSeq: joined.lastSeq }
   },
   async leave_room (hub, s, d) {
     if (!hub.leave(s, d.room)) throw new WsError('FUNNEL_NOT_IN_ROOM', `not in room "${d.room}"`)

@@ -3,7 +3,7 @@ import { jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
-import { busHeaders, subjects } from '@skein/bus'
+import { busHeaders, patiently, subjects } from '@skein/bus'
 import { CloseCodes, TERMINAL_STATUSES, type RealtimeStats, type ServerEventData, type ServerEventName, type ThreadEventPayload, type ThreadRecord, type ThreadStatus, type ThreadsRpcOp, type ThreadsRpcReply } from '@skein/schemas'
 import { WsError } from './errors.js'
 import { framesFor, isLifecycle, parseSubject, roomsFor, type RoomFrame } from './event-map.js'
@@ -128,7 +128,7 @@ export class RealtimeHub {
     }
     const thread = await this.request<ThreadRecord>('get', s.user, { thread: room }, requestId)
     if (afterSeq !== undefined && afterSeq > 0) {
-      const { firstSeq } = await this.feed.bounds()
+      const { firstSeq } = await this.patiently('the log\'s bounds', () => this.feed.bounds())
       if (afterSeq + 1 < firstSeq) {
         throw new WsError('resume_gap', `events after ${afterSeq} are no longer kept; the oldest is ${firstSeq}: reload the room's messages over HTTP, then rejoin with afterSeq ${firstSeq - 1}`, { oldestSeq: firstSeq })
       }
@@ -161,7 +161,8 @@ export class RealtimeHub {
     if (!cursor) return
     let upTo = cursor.upTo
     for (;;) {
-      await this.feed.replay(room, cursor.wide, cursor.lastSent, upTo, async (m) => {
+      // A replay cut short (a NATS node lost, a leader being elected) goes on from the last event it sent.
+      await this.patiently('the room\'s replay', () => this.feed.replay(room, cursor.wide, cursor.lastSent, upTo, async (m) => {
         for (const f of this.framesOf(m.json<ThreadEventPayload>(), m.seq, room)) {
           if (s.closed || s.rooms.get(room) !== cursor) return
           if (f.seq <= cursor.lastSent) continue
@@ -169,7 +170,7 @@ export class RealtimeHub {
           cursor.lastSent = f.seq
           s.send(f.frame)
         }
-      })
+      }))
       if (s.closed || s.rooms.get(room) !== cursor) return
       if (!cursor.overflowed) break
       // More arrived during the replay than a socket may queue: read that stretch from the log as well.
@@ -180,6 +181,19 @@ export class RealtimeHub {
     const queued = cursor.pending ?? []
     cursor.pending = null
     for (const f of queued) this.sendTo(s, cursor, f)
+  }
+
+  /**
+   * Runs a JetStream read again while NATS is briefly away (a restart, a node lost, a leader being elected),
+   * for up to WS_REQUEST_TIMEOUT_MS; then the client is told to try again.
+   */
+  private async patiently<V> (what: string, read: () => Promise<V>): Promise<V> {
+    try {
+      return await patiently(read, this.opts.requestTimeoutMs)
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : err, what }, 'NATS did not answer in time')
+      throw new WsError('FUNNEL_UNAVAILABLE', `${what} could not be read (NATS is not answering): join again with afterSeq in a moment`)
+    }
   }
 
   leave (s: Session, room: string): boolean {

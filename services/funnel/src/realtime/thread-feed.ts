@@ -32,6 +32,11 @@ export class ThreadFeed {
     const bounds = await this.bounds().catch(() => null)
     this.lastSeq = bounds?.lastSeq ?? 0
     this.loop = this.follow(onEvent)
+    // After NATS comes back (a restart, another node) the tail starts again right away from the last seq it
+    // delivered, rather than waiting to notice its consumer is gone.
+    void (async () => {
+      for await (const s of this.nc.status()) if (s.type === 'reconnect') this.stopCurrent?.()
+    })()
   }
 
   async stop (): Promise<void> {
@@ -48,7 +53,7 @@ export class ThreadFeed {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: this.lastSeq + 1
         })
-        const messages = await consumer.consume({ max_messages: 1024 })
+        const messages = await consumer.consume({ max_messages: 1024, expires: 5_000 })
         this.stopCurrent = () => { void messages.close().catch(() => {}) }
         if (!this.running) this.stopCurrent()
         for await (const m of messages) {

@@ -1,5 +1,5 @@
-import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
-import { THREADS_STREAM, busHeaders, lastSeqOn, readRange, subjects } from '@skein/bus'
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import { THREADS_STREAM, busHeaders, lastSeqOn, patiently, readRange, subjects } from '@skein/bus'
 import type { ThreadEvent, ThreadEventPayload, ThreadEventType, ThreadMessage } from '@skein/schemas'
 
 /**
@@ -12,31 +12,27 @@ export class ThreadLog {
   /**
    * Publishes one event; `msgID` makes a repeated publish a no-op (JetStream deduplication). An event with a
    * msgID is retried while NATS is away (a restart, a lost leader) for up to `retryMs`: a short outage delays
-   * the thread instead of failing it, and the retry cannot store it twice.
+   * the thread instead of failing it, and the retry cannot store it twice. Reads are retried the same way.
    */
   async publish (thread: string, type: ThreadEventType, data: Record<string, unknown>, opts: { msgID?: string, requestId?: string } = {}): Promise<{ seq: number, duplicate: boolean }> {
     const payload = JSON.stringify({ type, thread, ts: new Date().toISOString(), data } satisfies ThreadEventPayload)
-    const subject = subjects.threadEvent(thread, type)
-    const deadline = Date.now() + this.retryMs
-    for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
-      try {
-        const ack = await this.js.publish(subject, payload, { ...(opts.msgID ? { msgID: opts.msgID } : {}), headers: busHeaders(opts.requestId) })
-        return { seq: ack.seq, duplicate: ack.duplicate }
-      } catch (err) {
-        // The server refused it (not an outage), or it cannot be retried safely, or the outage lasted too long.
-        if (err instanceof JetStreamApiError || !opts.msgID || Date.now() + wait > deadline) throw err
-        await new Promise((resolve) => setTimeout(resolve, wait))
-      }
+    const publish = async (): Promise<{ seq: number, duplicate: boolean }> => {
+      const ack = await this.js.publish(subjects.threadEvent(thread, type), payload, { ...(opts.msgID ? { msgID: opts.msgID } : {}), headers: busHeaders(opts.requestId) })
+      return { seq: ack.seq, duplicate: ack.duplicate }
     }
+    // Without an id a retry could store the event twice: then one try only.
+    return opts.msgID ? await patiently(publish, this.retryMs) : await publish()
   }
 
   /** The thread's events after `afterSeq` (all when 0), optionally of one type, in order. */
   async read (thread: string, afterSeq = 0, type?: ThreadEventType): Promise<ThreadEvent[]> {
     const filter = type ? subjects.threadEvent(thread, type) : subjects.threadEvents(thread)
-    const last = await lastSeqOn(this.jsm, THREADS_STREAM, type ? [filter] : subjects.threadEventSubjects(thread))
-    const out: ThreadEvent[] = []
-    await readRange(this.js, THREADS_STREAM, filter, afterSeq, last, (m) => { out.push({ ...(m.json<ThreadEventPayload>()), seq: m.seq }) })
-    return out
+    return await patiently(async () => {
+      const last = await lastSeqOn(this.jsm, THREADS_STREAM, type ? [filter] : subjects.threadEventSubjects(thread))
+      const out: ThreadEvent[] = []
+      await readRange(this.js, THREADS_STREAM, filter, afterSeq, last, (m) => { out.push({ ...(m.json<ThreadEventPayload>()), seq: m.seq }) })
+      return out
+    }, this.retryMs)
   }
 
   async messages (thread: string, afterSeq = 0): Promise<ThreadMessage[]> {

@@ -1,4 +1,5 @@
 import { JetStreamApiError } from '@nats-io/jetstream'
+import { patiently } from '@skein/bus'
 import type { KV } from '@nats-io/kv'
 import type { ThreadRecord, ThreadStatus } from '@skein/schemas'
 
@@ -9,10 +10,11 @@ const isConflict = (err: unknown): boolean => err instanceof JetStreamApiError &
 
 /** Thread records in the `skein-threads` KV bucket: created if absent, changed only by compare-and-swap. */
 export class ThreadStore {
-  constructor (private readonly kv: KV) {}
+  /** `retryMs`: how long a read or write is retried while NATS is briefly away (a restart, a leader elected). */
+  constructor (private readonly kv: KV, private readonly retryMs = 20_000) {}
 
   async get (id: string): Promise<ThreadRecord | null> {
-    const entry = await this.kv.get(id)
+    const entry = await patiently(() => this.kv.get(id), this.retryMs)
     if (!entry || entry.operation !== 'PUT' || entry.length === 0) return null
     return entry.json<ThreadRecord>()
   }
@@ -20,7 +22,7 @@ export class ThreadStore {
   /** Writes the record only if no thread has that id yet; false when one already exists. */
   async create (record: ThreadRecord): Promise<boolean> {
     try {
-      await this.kv.create(record.id, JSON.stringify(record))
+      await patiently(() => this.kv.create(record.id, JSON.stringify(record)), this.retryMs)
       return true
     } catch (err) {
       if (isConflict(err)) return false
@@ -34,13 +36,14 @@ export class ThreadStore {
    */
   async update (id: string, change: (current: ThreadRecord) => ThreadRecord | null): Promise<{ record: ThreadRecord, changed: boolean } | null> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const entry = await this.kv.get(id)
+      const entry = await patiently(() => this.kv.get(id), this.retryMs)
       if (!entry || entry.operation !== 'PUT' || entry.length === 0) return null
       const current = entry.json<ThreadRecord>()
       const next = change(structuredClone(current))
       if (!next) return { record: current, changed: false }
       next.updatedAt = new Date().toISOString()
       try {
+        // Not retried on a timeout: it may have landed, and `change` (adding usage…) must not apply twice.
         await this.kv.update(id, JSON.stringify(next), entry.revision)
         return { record: next, changed: true }
       } catch (err) {
