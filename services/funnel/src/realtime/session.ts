@@ -91,14 +91,17 @@ export class Session {
     return this.refused > this.limits.rateBurst
   }
 
-  /** Sends one frame, unless the socket is so far behind that it counts as a slow consumer: then it is closed. */
-  send (frame: string): boolean {
+  /**
+   * Sends one text frame, unless the socket is so far behind that it counts as a slow consumer: then it is
+   * closed. A frame for many sockets comes encoded once, as a Buffer.
+   */
+  send (frame: string | Buffer): boolean {
     if (this.closed) return false
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer: reconnect and rejoin with afterSeq, nothing is lost')
       return false
     }
-    this.socket.send(frame)
+    this.socket.send(frame, { binary: false })
     return true
   }
 
