@@ -2,6 +2,7 @@
 // `npm start`: brings the whole local stack up, prints what runs where, and stops all of it on Ctrl-C.
 import { join } from 'node:path'
 import { ManagedProcess } from './managed-process.js'
+import { natsServerVersion } from './nats-server.js'
 import { DEFAULT_PORTS, repoRoot, startStack, type RunningStack, type StackPorts } from './stack.js'
 
 const env = process.env
@@ -66,6 +67,9 @@ async function main (): Promise<void> {
   process.stdout.write(`\nSkein is up in ${Math.round((Date.now() - started) / 1000)} s — open http://127.0.0.1:${ports.web}\n\n${table(stack)}\n\n`)
   process.stdout.write(`  health  ${stack.funnelUrl}/health    API docs  ${stack.funnelUrl}/docs  and  ${stack.funnelUrl}/api/docs\n`)
   process.stdout.write(`  logs    ${join(dataDir, 'logs')}\n`)
+  if (stack.nats && !stack.nats.syncsEveryWrite) {
+    process.stdout.write(`  note    nats-server ${natsServerVersion().join('.')} cannot sync every write to disk (2.10+ can): acknowledged messages survive a crash, a power loss may lose the last two minutes\n`)
+  }
   if (dev) process.stdout.write('  watch   TypeScript and the web app rebuild on save; services restart (logs/tsc.log, logs/vite.log)\n')
   process.stdout.write('\nPress Ctrl-C to stop everything started here.\n')
 

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ManagedProcess } from './managed-process.js'
 import { freePort, isListening, waitFor } from './wait.js'
@@ -24,11 +25,30 @@ export function natsServerBinary (): string {
   throw new Error('nats-server is not installed: run `apt-get install nats-server` (npm start and npm test do it for you), or set NATS_URL')
 }
 
+/** The installed nats-server's version, e.g. [2, 9, 10]. */
+export function natsServerVersion (): [number, number, number] {
+  const out = execFileSync(natsServerBinary(), ['--version'], { encoding: 'utf8' })
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(out)
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0]
+}
+
+/**
+ * Whether this nats-server can be told to sync every JetStream write to disk before acknowledging it
+ * (`sync_interval: always`, NATS 2.10 and later). Older servers sync every two minutes: an acknowledged
+ * write survives a crash of the process, but may not survive a power loss of the machine.
+ */
+export function natsSyncsEveryWrite (): boolean {
+  const [major, minor] = natsServerVersion()
+  return major > 2 || (major === 2 && minor >= 10)
+}
+
 /** A nats-server with JetStream that this process started; it can be killed and restarted on the same port and store. */
 export class NatsServer {
   readonly port: number
   readonly host: string
   readonly url: string
+  /** Acknowledged writes are on disk before the ack (see natsSyncsEveryWrite). */
+  readonly syncsEveryWrite = natsSyncsEveryWrite()
   private process: ManagedProcess | undefined
 
   private constructor (private readonly opts: NatsServerOptions, port: number) {
@@ -50,10 +70,14 @@ export class NatsServer {
   /** Starts the server (again) with the same port and store; resolves when it accepts connections. */
   async restart (): Promise<void> {
     mkdirSync(this.opts.dataDir, { recursive: true })
+    // Every write synced to disk where the server can do it (2.10+); the flags below win for everything else.
+    const config = join(this.opts.dataDir, 'skein-nats.conf')
+    if (this.syncsEveryWrite) writeFileSync(config, `jetstream {\n  store_dir: ${JSON.stringify(this.opts.dataDir)}\n  sync_interval: always\n}\n`)
     const proc = new ManagedProcess({
       name: 'nats',
       command: natsServerBinary(),
       args: [
+        ...(this.syncsEveryWrite ? ['-c', config] : []),
         '-js', '-sd', this.opts.dataDir, '-a', this.host, '-p', String(this.port),
         ...(this.opts.cluster
           ? ['--server_name', this.opts.cluster.serverName, '--cluster_name', this.opts.cluster.name, '--cluster', `nats://${this.host}:${this.opts.cluster.port}`, '--routes', this.opts.cluster.routes.join(',')]

@@ -82,3 +82,17 @@ test('ports: the funnel on 5000 and the web app on 3000; both services on 8001 i
   }
   t.match(services.nats?.healthcheck?.test.join(' '), /js-enabled-only=true/, 'NATS is healthy only with JetStream on')
 })
+
+test('NATS in Docker syncs every JetStream write to disk before acknowledging it', async (t) => {
+  const services = (parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string[], volumes?: string[], image?: string }> }).services
+  const nats = services.nats!
+  const mount = (nats.volumes ?? []).find((v) => v.startsWith('./infra/nats.conf:'))
+  t.ok(mount, 'the config file is mounted')
+  const inContainer = mount!.split(':')[1]!
+  t.same(nats.command, ['-c', inContainer], 'and used')
+  t.match(nats.image, /^nats:2\.(1\d|[2-9]\d)\./, 'a nats-server that knows sync_interval (2.10 or later)')
+  const conf = readFileSync(join(repoRoot, 'infra', 'nats.conf'), 'utf8')
+  t.match(conf, /jetstream\s*\{[^}]*sync_interval:\s*always/, 'JetStream syncs every write')
+  t.match(conf, /store_dir:\s*\/data/, 'into the mounted volume')
+  t.match(conf, /http_port:\s*8222/, 'the monitoring port the healthcheck reads')
+})
