@@ -5,7 +5,7 @@ import { busPlugin } from '@skein/bus'
 import { authPlugin } from '@skein/kit'
 import { registerProxies } from './plugins/proxy.js'
 import realtime from './plugins/realtime.js'
-import security, { clientErrorHandler } from './plugins/security.js'
+import security, { clientErrorHandler, frameworkErrors } from './plugins/security.js'
 import health from './routes/health.js'
 import ws from './routes/ws.js'
 
@@ -20,8 +20,9 @@ export const PUBLIC_PATHS = [
 const app: FastifyPluginAsync = async (fastify) => {
   const origins = fastify.config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
   await fastify.register(cors, { origin: origins, credentials: false, maxAge: 600, exposedHeaders: ['x-request-id'] })
-  await fastify.register(security)
+  // websocket before security: its hook marks upgrade requests, so one refused by a rate limit is closed after its 429.
   await fastify.register(websocket, { options: { maxPayload: fastify.config.WS_MAX_PAYLOAD_BYTES, perMessageDeflate: false } })
+  await fastify.register(security)
   await fastify.register(authPlugin, { secret: fastify.config.JWT_SECRET, publicPaths: PUBLIC_PATHS })
   await fastify.register(busPlugin, { service: 'funnel' })
   await fastify.register(realtime)
@@ -36,6 +37,6 @@ export const definition = {
   errorPrefix: 'FUNNEL',
   // The funnel's own readiness; `/health` is the whole stack's.
   healthPaths: ['/health/funnel'],
-  // Requests Node refuses before routing (timeouts, oversized headers) answer in the one error format too.
-  fastify: { clientErrorHandler }
+  // Requests refused before routing (timeouts, oversized headers, unreadable URLs) answer in the one error format too.
+  fastify: { clientErrorHandler, frameworkErrors }
 }

@@ -60,14 +60,38 @@ export async function handshake (base: string, opts: { token?: string, from?: st
   return await new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { ...(opts.from ? { localAddress: opts.from } : {}), ...(opts.origin ? { origin: opts.origin } : {}) })
     ws.on('open', () => resolve({ status: 101, body: '', socket: ws }))
-    ws.on('unexpected-response', (_req, res) => {
+    ws.on('unexpected-response', (req, res) => {
       let body = ''
+      const done = (): void => {
+        resolve({ status: res.statusCode ?? 0, body })
+        req.destroy()
+      }
       res.on('data', (c: Buffer) => { body += c.toString() })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-      res.on('error', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('end', done)
+      res.on('error', done)
     })
     ws.on('error', reject)
   })
+}
+
+/**
+ * A WebSocket handshake over a bare TCP socket that the client never closes: the status line and whether the
+ * funnel closed the connection itself after answering (a refused upgrade must not leave it open).
+ */
+export async function rawUpgrade (base: string, token: string, from: string, waitMs = 3_000): Promise<{ status: number, closedByServer: boolean }> {
+  const u = new URL(base)
+  const socket = connect({ host: u.hostname, port: Number(u.port), localAddress: from })
+  let got = ''
+  socket.on('data', (c: Buffer) => { got += c.toString() })
+  socket.on('error', () => { /* a reset counts as closed */ })
+  const closed = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), waitMs)
+    socket.once('close', () => { clearTimeout(timer); resolve(true) })
+  })
+  socket.write(`GET /ws?token=${encodeURIComponent(token)} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+  const closedByServer = await closed
+  socket.destroy()
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0), closedByServer }
 }
 
 /** Resolves when the WebSocket has closed. */
@@ -137,7 +161,7 @@ export class RawWs {
   closeCode: number | null = null
   closeReason = ''
   ended = false
-  private buffer = Buffer.alloc(0)
+  private buffer: Buffer = Buffer.alloc(0)
   private waiters: Array<() => void> = []
 
   private constructor (private readonly socket: Socket) {
@@ -241,14 +265,15 @@ export class RawWs {
 
 // ── upstreams that show what reached them ────────────────────────────────────────────────────────────────────
 
-export interface Seen { method: string, url: string, host?: string, complete?: boolean }
+/** A request an upstream received: its method, its path as it arrived, the request id the funnel passed on. */
+export interface Seen { method: string, url: string, id: string, host?: string, complete?: boolean }
 
 /** A pass-through to a real service that records every request it forwards (method, path as received). */
 export async function recordingProxy (t: Test, target: string): Promise<{ url: string, seen: Seen[] }> {
   const to = new URL(target)
   const seen: Seen[] = []
   const server: Server = createServer((req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host })
+    seen.push({ method: req.method ?? '', url: req.url ?? '', id: String(req.headers['x-request-id']), host: req.headers.host })
     const up = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, host: to.host } }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(res)
@@ -268,18 +293,17 @@ export async function recordingProxy (t: Test, target: string): Promise<{ url: s
  */
 export async function chromaStandIn (t: Test): Promise<{ url: string, seen: Seen[] }> {
   const seen: Seen[] = []
-  const app = Fastify({ logger: false })
+  // Closing drops the funnel's pooled connections too, idle or not.
+  const app = Fastify({ logger: false, forceCloseConnections: true })
   app.addHook('onRequest', async (request) => {
-    const entry: Seen = { method: request.method, url: request.raw.url ?? '' }
+    const entry: Seen = { method: request.method, url: request.raw.url ?? '', id: String(request.headers['x-request-id']) }
     seen.push(entry)
     request.raw.on('close', () => { entry.complete = request.raw.complete })
   })
   await app.register(openapiPlugin, { title: 'Skein chroma-service (stand-in)', description: 'Collections and memory', uiPath: '/api/docs', specPath: '/api/openapi.json', tags: [{ name: 'collections', description: 'Chroma collections' }] })
   app.get('/health', async () => ({ status: 'ok', service: 'chroma-service', version: '0', instance: 'x', uptimeSeconds: 1, dependencies: { nats: { status: 'up' }, chromadb: { status: 'up' } } }))
-  app.get('/api/collections', {
-    schema: { tags: ['collections'], summary: 'Every collection', response: { 200: { type: 'object', properties: { collections: { type: 'array' } } } } }
-  }, async () => ({ collections: [] }))
-  app.post('/api/collections', { schema: { tags: ['collections'], summary: 'Makes a collection' } }, async (request) => ({ created: request.body }))
+  const listing = { tags: ['collections'], summary: 'Every collection', response: { 200: { type: 'object', properties: { collections: { type: 'array' } } } } }
+  app.get('/api/collections', { schema: listing }, async () => ({ collections: [] }))
   app.all('/*', async (request) => ({ upstream: 'chroma-service', url: request.raw.url }))
   t.teardown(() => app.close())
   const url = await app.listen({ host: '127.0.0.1', port: 0 })

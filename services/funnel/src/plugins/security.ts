@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
-import type { ConnectionError, FastifyRequest } from 'fastify'
+import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { createError, requestToken, verifyToken } from '@skein/kit'
 
 const RateLimitedError = createError<[string, string]>('FUNNEL_RATE_LIMITED', 'Too many requests %s: try again in %s (see the retry-after header)', 429)
@@ -66,9 +66,22 @@ export function clientErrorHandler (err: ConnectionError, socket: Socket): void 
 }
 
 /**
- * The funnel's defences at the edge, before authentication and before anything is proxied:
- * - Node cuts a request that is not received whole within REQUEST_TIMEOUT_MS (checked every second) and
- *   refuses headers over HTTP_MAX_HEADER_BYTES (431);
+ * The answer to a URL the router cannot read (a malformed percent-escape, a parameter over its length), which
+ * Fastify gives before any hook runs: in the one error format, never a framework code.
+ */
+export function frameworkErrors (err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const [status, code, message] = err.code === 'FST_ERR_BAD_URL'
+    ? [400, 'FUNNEL_BAD_PATH', 'The path is refused: it holds a malformed percent-escape']
+    : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, 'FUNNEL_PATH_TOO_LONG', 'A part of the path is longer than any Skein name or id']
+      : [500, 'FUNNEL_INTERNAL', 'The request could not be routed']
+  void reply.code(status).header('x-content-type-options', 'nosniff').send({ error: { code, message } })
+}
+
+/**
+ * The funnel's defences at the edge, before anything is proxied or upgraded:
+ * - Node cuts a request that is not received whole within REQUEST_TIMEOUT_MS (checked every second), and a
+ *   connection that sends nothing for as long; headers over HTTP_MAX_HEADER_BYTES are refused (431);
  * - security headers on every answer (helmet), with a Content-Security-Policy the Swagger UI pages work under;
  * - HTTP rate limits per user (the valid token's `sub`) and, without a valid token, per address;
  * - paths that climb (`..`, encoded or not) are refused, so no upstream ever resolves one.
@@ -77,13 +90,21 @@ export function clientErrorHandler (err: ConnectionError, socket: Socket): void 
 export default fp(async function security (fastify) {
   const c = fastify.config
 
-  // Node only checks REQUEST_TIMEOUT_MS when the headers' own deadline is not longer; both before listen().
-  // (Node reads both properties, but its types only describe them as createServer() options.)
+  // Fastify sets server.requestTimeout, but Node (20) cuts nothing by it while headersTimeout stays at its 60 s
+  // default, and looks only every 30 s: a body or headers sent a byte at a time held a connection for minutes.
+  // All set before listen(), where Node reads them. (Its types describe two of them as createServer() options only.)
   const server = fastify.server as typeof fastify.server & { maxHeaderSize: number, connectionsCheckingInterval: number }
   server.maxHeaderSize = c.HTTP_MAX_HEADER_BYTES
   if (c.REQUEST_TIMEOUT_MS > 0) {
     server.headersTimeout = Math.min(server.headersTimeout, c.REQUEST_TIMEOUT_MS)
     server.connectionsCheckingInterval = Math.min(TIMEOUT_CHECK_MS, c.REQUEST_TIMEOUT_MS)
+    // Node's deadlines start with a request's first byte: a connection that never sends one would be held
+    // for ever. It gets the same time to start as a request gets to finish.
+    server.on('connection', (socket: Socket) => {
+      const timer = setTimeout(() => { if (socket.bytesRead === 0) socket.destroy() }, c.REQUEST_TIMEOUT_MS)
+      timer.unref()
+      socket.once('close', () => clearTimeout(timer))
+    })
   }
 
   await fastify.register(helmet, {
