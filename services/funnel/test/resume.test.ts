@@ -90,8 +90,12 @@ t.test('two funnels, two clients each, one room: all four see the same events in
 
   const sends = clients.flatMap((c, i) => Array.from({ length: 10 }, (_x, k) => c.request('message', { room: 'harbour', text: `note ${i}-${k}` })))
   const asked = await clients[3]!.request('llm_request', { room: 'harbour', message: 'Describe a harbour at dawn in 40 words' })
-  await Promise.all(sends)
+  const sent = await Promise.all(sends)
   for (const c of clients) await c.next((f) => f.event === 'llm_complete' && f.data.messageId === asked.messageId, 30_000)
+  // A message may be sequenced after the answer completes: wait until everyone has the room's last event.
+  const complete = clients[0]!.frames.find((f) => f.event === 'llm_complete' && f.data.messageId === asked.messageId)!
+  const last = Math.max(complete.data.seq as number, ...sent.map((a) => a.seq as number))
+  for (const c of clients) await c.until((fs) => fs.some((f) => f.data.room === 'harbour' && typeof f.data.seq === 'number' && f.data.seq >= last), 10_000)
 
   // Each client's own messages come back as acks, not frames: add them in at their seq to compare whole logs.
   const logOf = (c: WsClient): string[] => {

@@ -141,8 +141,14 @@ export async function startSkein (): Promise<Target> {
         // Not needed by /ws: nothing listens there.
         CHROMA_SERVICE_URL: `http://127.0.0.1:${await freePort()}`,
         JWT_SECRET: SECRET,
+        // The edge's limits guard production from abuse; here one address opens thousands of sockets and
+        // floods on purpose, as the baselines (which have none) are measured doing.
         WS_RATE_PER_S: '100000',
         WS_RATE_BURST: '100000',
+        WS_MAX_SOCKETS_PER_USER: '100000',
+        WS_MAX_SOCKETS_PER_ADDRESS: '100000',
+        RATE_LIMIT_PER_MINUTE: '10000000',
+        RATE_LIMIT_ANON_PER_MINUTE: '10000000',
         LOG_LEVEL: 'warn'
       },
       logFile: join(logs, 'funnel.log')

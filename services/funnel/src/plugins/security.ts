@@ -128,9 +128,14 @@ export default fp(async function security (fastify) {
         styleSrc: ["'self'", "'unsafe-inline'"]
       }
     },
-    // The web app (another port, same host) shows /media/<id> in <img> and <audio>: same-site, not same-origin.
     crossOriginResourcePolicy: { policy: 'same-site' },
     frameguard: { action: 'deny' }
+  })
+  // The web app shows /media/<id> in <img> and <audio>, and it may be served from another site than the
+  // funnel (localhost and 127.0.0.1 already are): media may be embedded anywhere. It needs a token to be read.
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.startsWith('/media/')) void reply.header('cross-origin-resource-policy', 'cross-origin')
+    return payload
   })
 
   await fastify.register(rateLimit, {
