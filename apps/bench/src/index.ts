@@ -3,8 +3,9 @@
 // docs/benchmarks.md.
 import { memory } from './memory.js'
 import { freshStart } from './fresh-start.js'
-import { REPORT } from './report.js'
+import { REPORT, written } from './report.js'
 import { realtime } from './realtime.js'
+import { soak } from './soak.js'
 import { streamOverhead } from './stream-overhead.js'
 import { threadsEngine } from './threads-engine.js'
 import { webBundle } from './web-bundle.js'
@@ -12,6 +13,7 @@ import { webBundle } from './web-bundle.js'
 const benchmarks: Record<string, () => Promise<void>> = {
   memory,
   realtime,
+  soak,
   'fresh-start': freshStart,
   'stream-overhead': streamOverhead,
   threads: threadsEngine,
@@ -27,4 +29,4 @@ if (unknown.length) {
 for (const name of asked.length ? asked : Object.keys(benchmarks)) {
   await benchmarks[name]!()
 }
-process.stdout.write(`▸ results in ${REPORT}\n`)
+if (written.length) process.stdout.write(`▸ results (${written.join(', ')}) in ${REPORT}\n`)

@@ -12,7 +12,11 @@ section. Each section is rewritten by its own benchmark; the numbers are what th
 `
 
 /** Replaces (or appends) one benchmark's section of docs/benchmarks.md. */
+/** The sections this run has written so far. */
+export const written: string[] = []
+
 export function writeSection (name: string, body: string): void {
+  written.push(name)
   mkdirSync(dirname(REPORT), { recursive: true })
   const text = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : HEADER
   const start = `<!-- bench:${name} -->`

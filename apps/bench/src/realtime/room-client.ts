@@ -13,6 +13,10 @@ export interface RoomClient {
   readonly user: string
   /** Called with every new_message the server delivers. */
   onMessage: ((message: NewMessageData) => void) | undefined
+  /** Called with every other sequenced event (llm_token, llm_complete, thread_*): Skein's /ws only. */
+  onEvent: ((event: string, data: Record<string, unknown>) => void) | undefined
+  /** Sends any client event; resolves with its ack's data, rejects with the server's error. */
+  request: (event: string, data: Record<string, unknown>) => Promise<Record<string, unknown>>
   createRoom: (room: string) => Promise<Record<string, unknown>>
   /** Resolves once both the ack and room_joined have come. */
   join: (room: string) => Promise<RoomJoinedData>
@@ -65,8 +69,12 @@ export const ignored = (raw: Buffer): boolean => IGNORED.some((prefix) => raw.le
 /** Close codes after which a Skein client reconnects and rejoins with afterSeq (nothing is lost). */
 const RESUMABLE = new Set<number>([CloseCodes.SLOW_CONSUMER, CloseCodes.GOING_AWAY, CloseCodes.TOKEN_EXPIRED])
 
+/** The sequenced events besides new_message: they move a room's resume point too. */
+const SEQUENCED = new Set(['llm_token', 'llm_complete', 'thread_created', 'thread_updated', 'thread_closed'])
+
 class JsonRoomClient implements RoomClient {
   onMessage: ((message: NewMessageData) => void) | undefined
+  onEvent: ((event: string, data: Record<string, unknown>) => void) | undefined
   closedBy: string | undefined
   readonly resumes: string[] = []
   private socket: WebSocket | undefined
@@ -104,6 +112,11 @@ class JsonRoomClient implements RoomClient {
           const last = this.rooms.get(m.room)
           if (last !== undefined && m.seq > last) this.rooms.set(m.room, m.seq)
           this.onMessage?.(m)
+        } else if (SEQUENCED.has(frame.event)) {
+          const { room, seq } = frame.data as { room: string, seq: number }
+          const last = this.rooms.get(room)
+          if (last !== undefined && seq > last) this.rooms.set(room, seq)
+          this.onEvent?.(frame.event, frame.data)
         } else if (frame.event === 'status' && !ready) {
           ready = true
           resolve()
@@ -148,7 +161,7 @@ class JsonRoomClient implements RoomClient {
       .catch((err: unknown) => { this.closedBy = `${why}; the resume failed: ${err instanceof Error ? err.message : String(err)}` })
   }
 
-  private async request (event: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
+  async request (event: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
     const id = String(++this.nextId)
     return await new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, event })
@@ -205,6 +218,8 @@ export function socketIoConnector (baseUrl: string, token: (user: string) => str
 
 class SocketIoRoomClient implements RoomClient {
   onMessage: ((message: NewMessageData) => void) | undefined
+  /** The socket.io baseline sends no other sequenced events. */
+  onEvent: ((event: string, data: Record<string, unknown>) => void) | undefined
   closedBy: string | undefined
   readonly resumes: string[] = []
   private readonly joinedWaiters = new Map<string, (data: RoomJoinedData) => void>()
@@ -219,7 +234,7 @@ class SocketIoRoomClient implements RoomClient {
     socket.on('disconnect', (reason) => { if (!this.closing) this.closedBy = reason })
   }
 
-  private async request (event: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
+  async request (event: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
     return await new Promise((resolve, reject) => {
       this.socket.emit(event, data, (answer: Record<string, unknown>) => {
         if (answer.error) reject(new RequestError(event, answer.error))
