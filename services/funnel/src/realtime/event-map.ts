@@ -1,10 +1,11 @@
 import { MAIN_ROOM, type ServerEventName, type ThreadEventPayload, type ThreadRecord } from '@skein/schemas'
+import { wireFrame, type WireFrame } from './wire.js'
 
-/** A server frame for one room, serialised and encoded once, and sent as it is to every member. */
+/** A server frame for one room, serialised and framed once, and sent as it is to every member. */
 export interface RoomFrame {
   room: string
   seq: number
-  frame: Buffer
+  frame: WireFrame
   /** The socket that sent it (it got the ack instead). */
   exclude?: string
 }
@@ -32,7 +33,7 @@ export function roomsFor (payload: ThreadEventPayload): string[] {
   return typeof root === 'string' && root !== thread ? [thread, root] : [thread]
 }
 
-const frameOf = (event: ServerEventName, data: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ event, data }))
+const frameOf = (event: ServerEventName, data: Record<string, unknown>): WireFrame => wireFrame(JSON.stringify({ event, data }))
 
 type Data = Record<string, unknown>
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')

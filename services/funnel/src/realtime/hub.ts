@@ -10,6 +10,7 @@ import { framesFor, isLifecycle, parseSubject, roomsFor, type RoomFrame } from '
 import { LocalRoom } from './local-room.js'
 import { Session, type RoomCursor, type SessionLimits } from './session.js'
 import { ThreadFeed } from './thread-feed.js'
+import { wireFrame } from './wire.js'
 
 export interface HubOptions extends SessionLimits {
   /** This funnel, in presence and stats: "<host>:<pid>:<random>". */
@@ -310,7 +311,7 @@ export class RealtimeHub {
     if (kind === 'typing') {
       const local = this.rooms.get(room)
       if (!local || typeof body.user !== 'string') return
-      const f = Buffer.from(frame('user_typing', { room, user: body.user, typing: body.typing === true }))
+      const f = wireFrame(frame('user_typing', { room, user: body.user, typing: body.typing === true }))
       for (const s of local.sessions) if (s.id !== body.session) s.send(f)
       return
     }
@@ -367,7 +368,7 @@ export class RealtimeHub {
       const key = members.join('\n')
       if (room.shown === key) return
       room.shown = key
-      const f = Buffer.from(frame('presence', { room: room.id, members: members.slice(0, LISTED_MEMBERS), memberCount: members.length }))
+      const f = wireFrame(frame('presence', { room: room.id, members: members.slice(0, LISTED_MEMBERS), memberCount: members.length }))
       for (const s of room.sessions) s.send(f)
     }, PRESENCE_BATCH_MS)
   }

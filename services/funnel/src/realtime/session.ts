@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws'
 import { CloseCodes } from '@skein/schemas'
 import type { RoomFrame } from './event-map.js'
+import { sendWire, type WireFrame } from './wire.js'
 
 /** Where one socket is in one room's log. */
 export interface RoomCursor {
@@ -93,15 +94,16 @@ export class Session {
 
   /**
    * Sends one text frame, unless the socket is so far behind that it counts as a slow consumer: then it is
-   * closed. A frame for many sockets comes encoded once, as a Buffer.
+   * closed. A frame for many sockets comes framed once (see wire.ts).
    */
-  send (frame: string | Buffer): boolean {
+  send (frame: string | WireFrame): boolean {
     if (this.closed) return false
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(CloseCodes.SLOW_CONSUMER, 'slow consumer: reconnect and rejoin with afterSeq, nothing is lost')
       return false
     }
-    this.socket.send(frame, { binary: false })
+    if (typeof frame === 'string') this.socket.send(frame)
+    else sendWire(this.socket, frame)
     return true
   }
 
