@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyPluginAsync } from 'fastify'
 import { normalizeIP } from '@fastify/rate-limit'
 import { createError, requestToken, verifyToken } from '@skein/kit'
@@ -37,6 +39,12 @@ const ws: FastifyPluginAsync = async (fastify) => {
     // The auth plugin verified this token before the upgrade; its expiry closes the socket when it comes.
     const claims = verifyToken(fastify.config.JWT_SECRET, requestToken(request) ?? '')
     const session = hub.connect(socket, claims.sub, claims.exp * 1000, request.id)
+    // @fastify/websocket routed the upgrade through a ServerResponse bound to the TCP socket, and its 'error'
+    // listener holds the request and reply: unbound and replaced by ours below, they and all behind them
+    // (headers, logger) are freed instead of living as long as the socket.
+    const conn = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null }
+    conn._httpMessage?.detachSocket(conn)
+    socket.removeAllListeners('error')
     // Listeners are attached before anything else, so no early frame is lost. They hold the session, not the
     // upgrade request: an idle socket costs the funnel as little memory as it can.
     const log = fastify.log
