@@ -100,11 +100,20 @@ export default fp(async function security (fastify) {
     server.connectionsCheckingInterval = Math.min(TIMEOUT_CHECK_MS, c.REQUEST_TIMEOUT_MS)
     // Node's deadlines start with a request's first byte: a connection that never sends one would be held
     // for ever. It gets the same time to start as a request gets to finish.
+    // The timer goes with the first request (a WebSocket would otherwise carry it for as long as it stays open).
+    const waiting = new WeakMap<Socket, () => void>()
     server.on('connection', (socket: Socket) => {
       const timer = setTimeout(() => { if (socket.bytesRead === 0) socket.destroy() }, c.REQUEST_TIMEOUT_MS)
       timer.unref()
-      socket.once('close', () => clearTimeout(timer))
+      const started = (): void => {
+        clearTimeout(timer)
+        socket.off('close', started)
+        waiting.delete(socket)
+      }
+      socket.once('close', started)
+      waiting.set(socket, started)
     })
+    fastify.addHook('onRequest', async (request) => { waiting.get(request.raw.socket)?.() })
   }
 
   await fastify.register(helmet, {

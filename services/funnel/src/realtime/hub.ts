@@ -26,6 +26,8 @@ export interface HubOptions extends SessionLimits {
 const PENDING_LIMIT = 10_000
 /** Presence changes within this time go out as one frame (and one announcement to the other funnels). */
 const PRESENCE_BATCH_MS = 250
+/** How often sockets are checked for an expired token (they are closed within this of the expiry). */
+const TOKEN_SWEEP_MS = 1_000
 /** A presence frame lists this many members at most; `memberCount` says how many there are. */
 const LISTED_MEMBERS = 100
 
@@ -67,6 +69,8 @@ export class RealtimeHub {
     this.subs.push(this.nc.subscribe(subjects.statsRequest, { callback: (err, m) => { if (!err) m.respond(JSON.stringify(this.localStats())) } }))
     this.nc.publish(subjects.presenceSync, this.opts.instance)
     this.timers.push(setInterval(() => this.heartbeat(), this.opts.heartbeatMs))
+    // One sweep a second closes the sockets whose token has expired (a timer per socket costs each one memory).
+    this.timers.push(setInterval(() => this.closeExpired(), TOKEN_SWEEP_MS))
     this.timers.push(setInterval(() => { this.announceAll(); this.expireRemote() }, this.opts.presenceIntervalMs))
     for (const t of this.timers) t.unref()
   }
@@ -96,6 +100,13 @@ export class RealtimeHub {
     if (!this.sessions.delete(s)) return
     s.dispose()
     for (const room of [...s.rooms.keys()]) this.removeFromRoom(s, room)
+  }
+
+  private closeExpired (): void {
+    const now = Date.now()
+    for (const s of this.sessions) {
+      if (s.expiresAt <= now) s.close(CloseCodes.TOKEN_EXPIRED, 'token expired: get a new one, reconnect and rejoin with afterSeq')
+    }
   }
 
   /** Pings every socket; one that did not answer the last ping is gone (a half-open connection). */

@@ -40,7 +40,6 @@ export class Session {
   private refusedSince = 0
   /** When this socket was last told it is over its rate (once a second at most). */
   private toldAt = 0
-  private expiry: NodeJS.Timeout | undefined
 
   constructor (
     readonly id: string,
@@ -53,9 +52,6 @@ export class Session {
     readonly requestId: string
   ) {
     this.tokens = limits.rateBurst
-    const ms = expiresAt - Date.now()
-    this.expiry = setTimeout(() => this.close(CloseCodes.TOKEN_EXPIRED, 'token expired: get a new one, reconnect and rejoin with afterSeq'), Math.max(0, Math.min(ms, 2 ** 31 - 1)))
-    this.expiry.unref()
   }
 
   get expired (): boolean {
@@ -117,7 +113,6 @@ export class Session {
   close (code: number, reason: string): void {
     if (this.closed) return
     this.closed = true
-    clearTimeout(this.expiry)
     try {
       this.socket.close(code, reason)
     } catch {
@@ -129,6 +124,5 @@ export class Session {
 
   dispose (): void {
     this.closed = true
-    clearTimeout(this.expiry)
   }
 }
