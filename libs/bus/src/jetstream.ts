@@ -1,4 +1,4 @@
-import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream'
+import { DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream'
 
 const STREAM_NAME_IN_USE = 10058
 
@@ -67,14 +67,41 @@ export async function readRange (js: JetStreamClient, stream: string, filter: st
 const JETSTREAM_TEMPORARILY_UNAVAILABLE = 10008
 
 /**
+ * Calls `onStall` once when the server behind a consumer stops sending its heartbeats (`missed` in a row).
+ * An ordered consumer that lived on a cluster node which went away is not made again by the client while the
+ * client's own connection stays up: its messages just stop. The caller closes it and starts again from the
+ * last seq it got.
+ */
+export function onStalled (messages: ConsumerMessages, onStall: () => void, missed = 2): void {
+  void (async () => {
+    for await (const s of messages.status()) {
+      if (s.type === 'heartbeats_missed' && s.count >= missed) {
+        onStall()
+        return
+      }
+    }
+  })().catch(() => {})
+}
+
+/**
  * NATS failures that a moment mends: a request that timed out or found no responder yet (a restart, a node
  * lost), a leader being elected, JetStream catching up. Not: a refusal of the request itself.
  */
 export function isTransient (err: unknown): boolean {
   if (err instanceof JetStreamApiError) return err.code === JETSTREAM_TEMPORARILY_UNAVAILABLE || err.status === 503
   if (!(err instanceof Error)) return false
-  return ['TimeoutError', 'NoRespondersError', 'RequestError', 'JetStreamStatusError', 'ConnectionError'].includes(err.name) ||
+  return ['TimeoutError', 'NoResponders', 'JetStreamNotEnabled', 'RequestError', 'JetStreamStatusError', 'ConnectionError'].includes(err.name) ||
     (err.cause instanceof Error && isTransient(err.cause))
+}
+
+/**
+ * A request nothing received: no server had a responder for it (JetStream restarting, a stream's leader being
+ * elected). Unlike a timeout, it is certain not to have been applied, so even a write that must not happen
+ * twice may be made again.
+ */
+export function neverReached (err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  return err.name === 'NoResponders' || neverReached(err.cause)
 }
 
 /** Runs `fn` again while it fails transiently (see isTransient), backing off, for up to `ms`; then throws. */

@@ -5,7 +5,7 @@ import { test } from 'tap'
 import { BaseConfig, buildService, loadConfig } from '@skein/kit'
 import { NatsServer, freePort } from '@skein/stack'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { BusUnavailableError, busHeaders, busPlugin, connectBus, ensureStream, lastSeqOn, readRange } from '../src/index.js'
+import { BusUnavailableError, busHeaders, busPlugin, connectBus, ensureStream, isTransient, lastSeqOn, neverReached, readRange } from '../src/index.js'
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'skein-bus-'))
 
@@ -92,4 +92,22 @@ test('readRange reads exactly a filtered range of a stream, in order, however th
   const toB = await read(1100, 1198) // seq 1198 is one of b's
   t.equal(toB[toB.length - 1], 1197, 'an endSeq on another subject: stops at the last message before it')
   t.same(await read(1201, 1201), [], 'nothing after the end')
+})
+
+test('a write nobody received may be made again; one that timed out may have landed', async (t) => {
+  const nats = await NatsServer.start({ dataDir: dataDir() })
+  t.teardown(() => nats.stop())
+  const nc = await connectBus({ servers: nats.url, name: 'test', connectTimeoutMs: 2_000 })
+  t.teardown(() => nc.close())
+  const js = jetstream(nc)
+  // No stream takes this subject: no responder, as while a stream's leader is being elected.
+  const unheard = await js.publish('nobody.listens', 'x').catch((err: unknown) => err)
+  t.ok(neverReached(unheard), `no responders: never reached (${String(unheard)})`)
+  t.ok(isTransient(unheard), 'and transient')
+  // Something takes it and never answers: it may have been applied.
+  nc.subscribe('swallowed.>', { callback: () => {} })
+  const silent = await js.publish('swallowed.write', 'x', { timeout: 300 }).catch((err: unknown) => err)
+  t.notOk(neverReached(silent), `a timeout: maybe reached (${String(silent)})`)
+  t.ok(isTransient(silent), 'but transient')
+  t.notOk(neverReached(new Error('refused')), 'any other error: not known to be unreached')
 })

@@ -1,7 +1,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyBaseLogger } from 'fastify'
-import { THREADS_STREAM, lastSeqOn, readRange, subjects } from '@skein/bus'
+import { THREADS_STREAM, lastSeqOn, onStalled, readRange, subjects } from '@skein/bus'
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -54,8 +54,14 @@ export class ThreadFeed {
           opt_start_seq: this.lastSeq + 1
         })
         const messages = await consumer.consume({ max_messages: 1024, expires: 5_000 })
-        this.stopCurrent = () => { void messages.close().catch(() => {}) }
-        if (!this.running) this.stopCurrent()
+        const stop = (): void => { void messages.close().catch(() => {}) }
+        this.stopCurrent = stop
+        if (!this.running) stop()
+        // Its server gone (a cluster node lost) while the connection stays up: start again from the last seq.
+        onStalled(messages, () => {
+          this.log.warn({ lastSeq: this.lastSeq }, 'thread feed: the consumer\'s server stopped answering; following again from the last event')
+          stop()
+        })
         for await (const m of messages) {
           if (m.seq <= this.lastSeq) continue
           this.lastSeq = m.seq

@@ -40,7 +40,7 @@ export default fp(async function threads (fastify) {
   const kv = await new Kvm(js).create(THREADS_BUCKET, { history: 5, replicas: c.NATS_REPLICAS })
   const store = new ThreadStore(kv, c.THREADS_NATS_RETRY_MS)
   const log = new ThreadLog(js, jsm, c.THREADS_NATS_RETRY_MS)
-  const queue = new WorkQueue(js, jsm, { concurrency: c.THREADS_WORKERS, ackWaitMs: c.THREADS_ACK_WAIT_MS, maxDeliver: c.THREADS_STEP_ATTEMPTS, replicas: c.NATS_REPLICAS }, fastify.log)
+  const queue = new WorkQueue(js, jsm, { concurrency: c.THREADS_WORKERS, ackWaitMs: c.THREADS_ACK_WAIT_MS, maxDeliver: c.THREADS_STEP_ATTEMPTS, replicas: c.NATS_REPLICAS, retryMs: c.THREADS_NATS_RETRY_MS }, fastify.log)
   await queue.setup()
   const engine = new ThreadsEngine({
     store,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { Type } from 'typebox'
-import { THREADS_STREAM, subjects } from '@skein/bus'
+import { THREADS_STREAM, onStalled, subjects } from '@skein/bus'
 import { startEventStream } from '@skein/kit'
 import { CreateTaskBody, ErrorBody, PostMessageBody, ThreadMessage, ThreadRecord, ThreadStatus, ThreadTree, type ThreadEventPayload } from '@skein/schemas'
 import { MAIN_THREAD, canAccess } from '../threads/engine.js'
@@ -205,6 +205,9 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
     const stop = (): void => { void messages.close().catch(() => {}) }
     open.add(stop)
     raw.on('close', stop)
+    // Its server gone (a cluster node lost): the stream ends, and the client's reconnect with Last-Event-ID
+    // goes on from where it was.
+    onStalled(messages, stop)
     if (request.raw.destroyed || raw.destroyed) stop() // the client left while the consumer was being made
     try {
       for await (const m of messages) {

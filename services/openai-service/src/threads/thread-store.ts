@@ -1,5 +1,5 @@
 import { JetStreamApiError } from '@nats-io/jetstream'
-import { patiently } from '@skein/bus'
+import { neverReached, patiently } from '@skein/bus'
 import type { KV } from '@nats-io/kv'
 import type { ThreadRecord, ThreadStatus } from '@skein/schemas'
 
@@ -35,7 +35,9 @@ export class ThreadStore {
    * to leave it as it is. Retried on a concurrent write, so every writer's change lands exactly once.
    */
   async update (id: string, change: (current: ThreadRecord) => ThreadRecord | null): Promise<{ record: ThreadRecord, changed: boolean } | null> {
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+    const deadline = Date.now() + this.retryMs
+    let wait = 100
+    for (let attempt = 0; attempt < CAS_ATTEMPTS;) {
       const entry = await patiently(() => this.kv.get(id), this.retryMs)
       if (!entry || entry.operation !== 'PUT' || entry.length === 0) return null
       const current = entry.json<ThreadRecord>()
@@ -43,11 +45,18 @@ export class ThreadStore {
       if (!next) return { record: current, changed: false }
       next.updatedAt = new Date().toISOString()
       try {
-        // Not retried on a timeout: it may have landed, and `change` (adding usage…) must not apply twice.
         await this.kv.update(id, JSON.stringify(next), entry.revision)
         return { record: next, changed: true }
       } catch (err) {
-        if (!isConflict(err)) throw err
+        if (isConflict(err)) {
+          attempt++
+          continue
+        }
+        // Made again only when nothing received it (a leader being elected): after a timeout it may have
+        // landed, and `change` (adding usage…) must not apply twice.
+        if (!neverReached(err) || Date.now() + wait > deadline) throw err
+        await new Promise((resolve) => setTimeout(resolve, wait))
+        wait = Math.min(wait * 2, 1_000)
       }
     }
     throw new Error(`thread ${id}: too many concurrent writers`)

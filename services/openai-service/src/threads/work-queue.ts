@@ -1,6 +1,6 @@
 import { AckPolicy, JetStreamApiError, RetentionPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
-import { WORK_CONSUMER, WORK_STREAM, busHeaders, ensureStream, subjects } from '@skein/bus'
+import { WORK_CONSUMER, WORK_STREAM, busHeaders, ensureStream, patiently, subjects } from '@skein/bus'
 import type { WorkItem } from '@skein/schemas'
 
 export interface WorkQueueOptions {
@@ -11,6 +11,8 @@ export interface WorkQueueOptions {
   /** Deliveries of one item before it is given up. */
   maxDeliver: number
   replicas: number
+  /** How long an enqueue is retried while NATS is briefly away (the message id makes a retry land once). */
+  retryMs: number
 }
 
 export interface WorkHandler {
@@ -53,7 +55,7 @@ export class WorkQueue {
   }
 
   async enqueue (item: WorkItem, msgID: string): Promise<void> {
-    await this.js.publish(subjects.work(item.kind), JSON.stringify(item), { msgID, headers: busHeaders(item.requestId) })
+    await patiently(() => this.js.publish(subjects.work(item.kind), JSON.stringify(item), { msgID, headers: busHeaders(item.requestId) }), this.opts.retryMs)
   }
 
   /** Starts `concurrency` worker loops; each survives NATS restarts. */
