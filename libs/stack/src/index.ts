@@ -3,6 +3,7 @@ export { ManagedProcess, type ManagedProcessOptions } from './managed-process.js
 export { NatsCluster, NatsServer, natsServerBinary, natsServerVersion, natsSyncsEveryWrite, type NatsServerOptions } from './nats-server.js'
 export {
   DEFAULT_PORTS,
+  NODE_FLAGS,
   freePorts,
   repoRoot,
   stackSecret,

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { ManagedProcess } from './managed-process.js'
 import { freePort, httpAnswers, waitFor } from './wait.js'
-import { repoRoot } from './stack.js'
+import { nodeFlagsFor, repoRoot } from './stack.js'
 
 export interface ServiceProcessOptions {
   /** Name in errors, e.g. "model-simulator". */
@@ -30,7 +30,7 @@ export async function startServiceProcess (opts: ServiceProcessOptions): Promise
   const proc = new ManagedProcess({
     name: opts.name,
     command: process.execPath,
-    args: [join(repoRoot, opts.entry)],
+    args: [...nodeFlagsFor(opts.entry), join(repoRoot, opts.entry)],
     env: { LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...opts.env, PORT: String(port) },
     ...(opts.logFile ? { logFile: opts.logFile } : {})
   })

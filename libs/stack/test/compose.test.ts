@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import { parse } from 'yaml'
-import { repoRoot } from '../src/index.js'
+import { NODE_FLAGS, repoRoot } from '../src/index.js'
 
 // Docker cannot run on our machines, so the compose file is checked statically: the services, their ports,
 // healthchecks that use a binary the image really has, and dependencies that wait for health.
@@ -74,6 +74,9 @@ test('ports: the funnel on 5000 and the web app on 3000; both services on 8001 i
   t.equal(services['chroma-service']?.environment?.PORT, '8001')
   t.equal(services.funnel?.environment?.OPENAI_SERVICE_URL, 'http://openai-service:8001')
   t.equal(services.funnel?.environment?.CHROMA_SERVICE_URL, 'http://chroma-service:8001')
+  t.equal(services.funnel?.environment?.NODE_OPTIONS, NODE_FLAGS.funnel!.join(' '), 'the funnel runs with the flags npm start gives it')
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'services', 'funnel', 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.equal(pkg.scripts.start, `node ${NODE_FLAGS.funnel!.join(' ')} dist/server.js`, 'and so does its own start script')
   t.equal(services['chroma-service']?.environment?.CHROMA_URL, 'http://chroma:8000')
   for (const name of ['openai-service', 'chroma-service', 'funnel', 'model-simulator']) {
     t.equal(services[name]?.environment?.HOST, '0.0.0.0', `${name} listens on every interface of its container`)
