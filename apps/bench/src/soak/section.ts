@@ -43,7 +43,7 @@ export function renderSoakSection (r: SoakResult): string {
   const lines: string[] = []
   lines.push(`## Soak: ${n(s.connections)} connections in ${s.rooms} rooms for ${s.minutes} minute${s.minutes === 1 ? '' : 's'}`)
   lines.push('')
-  lines.push(`${r.machine}; load average ${r.loadAtStart.toFixed(1)} when the run started (other work shared the 2 cores; every part of the stack and the ${n(s.connections)} clients ran on them too).`)
+  lines.push(`${r.machine}; load average ${r.loadAtStart.toFixed(1)} when the run started; every part of the stack and the ${n(s.connections)} clients ran on these cores.`)
   lines.push('The whole stack, started by `libs/stack` (`startStack`) on free ports as `npm start` starts it: nats-server (JetStream), Chroma,')
   lines.push(`the model simulator streaming ${s.simTokensPerS} tokens/s, the openai-service (threads engine, \`THREADS_WORKERS\` at its default), the chroma-service`)
   lines.push('(indexing the thread messages into Chroma) and the funnel, logs at `warn`. The funnel runs with its defaults except')
