@@ -104,14 +104,17 @@ export function neverReached (err: unknown): boolean {
   return err.name === 'NoResponders' || neverReached(err.cause)
 }
 
-/** Runs `fn` again while it fails transiently (see isTransient), backing off, for up to `ms`; then throws. */
-export async function patiently<V> (fn: () => Promise<V>, ms: number): Promise<V> {
+/**
+ * Runs `fn` again while it fails in a way `retryable` allows (transiently, by default: see isTransient),
+ * backing off, for up to `ms`; then throws.
+ */
+export async function patiently<V> (fn: () => Promise<V>, ms: number, retryable: (err: unknown) => boolean = isTransient): Promise<V> {
   const deadline = Date.now() + ms
   for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
     try {
       return await fn()
     } catch (err) {
-      if (!isTransient(err) || Date.now() + wait > deadline) throw err
+      if (!retryable(err) || Date.now() + wait > deadline) throw err
       await new Promise((resolve) => setTimeout(resolve, wait))
     }
   }

@@ -35,9 +35,7 @@ export class ThreadStore {
    * to leave it as it is. Retried on a concurrent write, so every writer's change lands exactly once.
    */
   async update (id: string, change: (current: ThreadRecord) => ThreadRecord | null): Promise<{ record: ThreadRecord, changed: boolean } | null> {
-    const deadline = Date.now() + this.retryMs
-    let wait = 100
-    for (let attempt = 0; attempt < CAS_ATTEMPTS;) {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const entry = await patiently(() => this.kv.get(id), this.retryMs)
       if (!entry || entry.operation !== 'PUT' || entry.length === 0) return null
       const current = entry.json<ThreadRecord>()
@@ -45,18 +43,12 @@ export class ThreadStore {
       if (!next) return { record: current, changed: false }
       next.updatedAt = new Date().toISOString()
       try {
-        await this.kv.update(id, JSON.stringify(next), entry.revision)
-        return { record: next, changed: true }
-      } catch (err) {
-        if (isConflict(err)) {
-          attempt++
-          continue
-        }
         // Made again only when nothing received it (a leader being elected): after a timeout it may have
         // landed, and `change` (adding usage…) must not apply twice.
-        if (!neverReached(err) || Date.now() + wait > deadline) throw err
-        await new Promise((resolve) => setTimeout(resolve, wait))
-        wait = Math.min(wait * 2, 1_000)
+        await patiently(() => this.kv.update(id, JSON.stringify(next), entry.revision), this.retryMs, neverReached)
+        return { record: next, changed: true }
+      } catch (err) {
+        if (!isConflict(err)) throw err
       }
     }
     throw new Error(`thread ${id}: too many concurrent writers`)
