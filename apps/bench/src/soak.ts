@@ -15,6 +15,7 @@ import { cpuSeconds, rssKib } from './realtime/proc-stats.js'
 import { jsonConnector, type Connect, type RoomClient } from './realtime/room-client.js'
 import { closeAll, connectJoined } from './realtime/workloads.js'
 import { DeliveryLedger } from './soak/ledger.js'
+import { Stopwatch } from './soak/stopwatch.js'
 import { runLoad, type SoakRoom } from './soak/load.js'
 import { renderSoakSection, type SoakResult } from './soak/section.js'
 import { fullSize, roomSizes, roomUsers, soakSettings, type SoakSettings } from './soak/settings.js'
@@ -71,26 +72,9 @@ export async function soak (): Promise<void> {
   try {
     const ledger = new DeliveryLedger(MAIN_ROOM)
     let trend: Trend | undefined
-    // An ack and the first event it is timed to may come in either order: each is timed when both are in.
-    const firstTokens = new Map<string, number>()
-    const asked = new Map<string, number>()
-    const timeFirstToken = (id: string): void => {
-      const sent = asked.get(id)
-      const at = firstTokens.get(id)
-      if (sent === undefined || at === undefined) return
-      trend?.firstToken(at, at - sent)
-      asked.delete(id)
-    }
+    const firstToken = new Stopwatch((at, ms) => trend?.firstToken(at, ms))
     const taskTimes = new Samples()
-    const tasksSent = new Map<string, number>()
-    const tasksDone = new Map<string, number>()
-    const timeTask = (thread: string): void => {
-      const sent = tasksSent.get(thread)
-      const at = tasksDone.get(thread)
-      if (sent === undefined || at === undefined) return
-      taskTimes.add((at - sent) / 1000)
-      tasksSent.delete(thread)
-    }
+    const task = new Stopwatch((_at, ms) => taskTimes.add(ms / 1000))
 
     // Each client's frames go to the ledger (and the trend) from its first frame on.
     const ttl = Math.ceil(s.warmupS + s.minutes * 60 + s.drainS) + 3_600
@@ -116,13 +100,8 @@ export async function soak (): Promise<void> {
         const at = performance.now()
         ledger.receive(n, event, data)
         trend?.delivered(at)
-        if (event === 'llm_token' && data.index === 0 && !firstTokens.has(data.messageId as string)) {
-          firstTokens.set(data.messageId as string, at)
-          timeFirstToken(data.messageId as string)
-        } else if (event === 'thread_updated' && data.room === MAIN_ROOM && data.status === 'completed' && !tasksDone.has(data.thread as string)) {
-          tasksDone.set(data.thread as string, at)
-          timeTask(data.thread as string)
-        }
+        if (event === 'llm_token' && data.index === 0) firstToken.end(data.messageId as string, at)
+        else if (event === 'thread_updated' && data.room === MAIN_ROOM && data.status === 'completed') task.end(data.thread as string, at)
       }
       return client
     }
@@ -189,8 +168,8 @@ export async function soak (): Promise<void> {
       rooms,
       ledger,
       trend: t,
-      onAsked: (id, sentAt) => { asked.set(id, sentAt); timeFirstToken(id) },
-      onTask: (thread, sentAt) => { tasksSent.set(thread, sentAt); timeTask(thread) },
+      onAsked: (id, sentAt) => firstToken.start(id, sentAt),
+      onTask: (thread, sentAt) => task.start(thread, sentAt),
       stopAt
     })
     clearInterval(sampler)
