@@ -1,6 +1,8 @@
 import { test } from 'tap'
+import type { ThreadMessage, ThreadRecord } from '@skein/schemas'
 import { WsClient } from '@skein/stack'
-import { answersTo, funnel, joined, natsServer, openaiService, simulator, token } from './helper.js'
+import { answersTo, authed, funnel, joined, natsServer, openaiService, simulator, token, until } from './helper.js'
+import { NatsTap } from './nats-tap.js'
 
 test('the openai-service killed mid-answer: the answer ends interrupted, another instance answers in full, nothing twice', async (t) => {
   const nats = await natsServer(t)
@@ -36,4 +38,36 @@ test('the openai-service killed mid-answer: the answer ends interrupted, another
     }
     t.equal(complete[0]!.completions[0]!.text.split(/\s+/).length, 600, 'the complete answer is whole')
   }
+})
+
+test('the openai-service killed after posting a report and before acking its work: the redelivered work posts nothing twice', async (t) => {
+  const nats = await natsServer(t)
+  const sim = await simulator(t, { SIM_TOKENS_PER_SECOND: '400' })
+  // Instance A reaches NATS through a tap that lets nothing more through once the first report is published:
+  // the step's answer is stored and reported, its work item not acked, its thread not yet marked completed.
+  const tap = await NatsTap.start(nats.url, 'Nats-Msg-Id: report:')
+  t.teardown(() => tap.close())
+  const a = await openaiService(t, tap.url, sim)
+  const get = async <V>(url: string): Promise<V> => await (await fetch(url, { headers: authed() })).json() as V
+  const task = await (await fetch(`${a.url}/tasks`, { method: 'POST', headers: authed(), body: JSON.stringify({ task: '1. Describe the sun\n2. Describe the moon' }) })).json() as ThreadRecord
+
+  const publish = await tap.muted
+  const reported = /report:([\w-]+)/.exec(publish)?.[1]
+  await a.proc.kill()
+  t.ok(reported, `instance A died right after posting the report of ${reported}`)
+
+  const b = await openaiService(t, nats.url, sim)
+  const done = await until('the task to finish on B', async () => {
+    const r = await get<ThreadRecord>(`${b.url}/threads/${task.id}`)
+    return ['completed', 'failed', 'cancelled'].includes(r.status) ? r : null
+  })
+  t.equal(done.status, 'completed')
+  t.ok(done.children.includes(reported!), 'the report A posted was a step of the task')
+  const step = await get<ThreadRecord>(`${b.url}/threads/${reported}`)
+  t.equal(step.status, 'completed', 'B finished the step A had reported but not acked')
+  const { messages } = await get<{ messages: ThreadMessage[] }>(`${b.url}/threads/main/messages`)
+  const reports = messages.filter((m) => m.role === 'report').map((m) => m.from).sort()
+  t.same(reports, [...done.children, task.id].sort(), 'each step reported once, and the final answer once')
+  const answers = (await get<{ messages: ThreadMessage[] }>(`${b.url}/threads/${reported}/messages`)).messages.filter((m) => m.role === 'assistant')
+  t.equal(answers.length, 1, 'the step\'s answer is in its thread once')
 })
