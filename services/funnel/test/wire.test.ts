@@ -47,3 +47,26 @@ t.test('a socket that is closing gets nothing written behind its close frame', a
   t.equal(code, 4000, 'the close arrives whole')
   t.same(got, ['before'])
 })
+
+t.test('frames sent to one socket in one tick leave in one write, and in order', async (t) => {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false })
+  t.teardown(() => server.close())
+  await new Promise((resolve) => server.once('listening', resolve))
+  const writes: number[] = []
+  server.once('connection', (socket) => {
+    // What reaches the kernel: one _writev (or _write) call per system call.
+    const raw = (socket as unknown as { _socket: { _writev: (chunks: unknown[], cb: () => void) => void, _write: (chunk: unknown, enc: string, cb: () => void) => void } })._socket
+    const writev = raw._writev.bind(raw)
+    const write = raw._write.bind(raw)
+    raw._writev = (chunks, cb) => { writes.push(chunks.length); writev(chunks, cb) }
+    raw._write = (chunk, enc, cb) => { writes.push(1); write(chunk, enc, cb) }
+    for (let i = 0; i < 5; i++) sendWire(socket, wireFrame(`tick one ${i}`))
+    setImmediate(() => { for (let i = 0; i < 3; i++) sendWire(socket, wireFrame(`tick two ${i}`)) })
+  })
+  const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  t.teardown(() => client.terminate())
+  const got: string[] = []
+  await new Promise<void>((resolve) => client.on('message', (data) => { got.push(data.toString()); if (got.length === 8) resolve() }))
+  t.same(got, [0, 1, 2, 3, 4].map((i) => `tick one ${i}`).concat([0, 1, 2].map((i) => `tick two ${i}`)), 'every frame, in order')
+  t.same(writes, [5, 3], 'one write per tick, each with all the frames of its tick')
+})

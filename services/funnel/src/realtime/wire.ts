@@ -30,8 +30,28 @@ export function wireFrame (text: string): WireFrame {
 
 /** The parts of ws's WebSocket this module reaches into (ws 8, permessage-deflate off). */
 interface Internals {
-  _socket?: { write: (b: Buffer) => boolean, writable: boolean }
+  _socket?: RawSocket
   _sender?: { _state: number, _queue: unknown[] }
+}
+
+interface RawSocket {
+  write: (b: Buffer) => boolean
+  writable: boolean
+  writableCorked: number
+  cork: () => void
+  uncork: () => void
+}
+
+/**
+ * Sockets written to in this tick. A room's events often arrive several at a time (one read from NATS holds
+ * many): each socket is corked at its first frame and uncorked when the tick's work is done, so that all its
+ * frames leave in one write system call instead of one each. Nothing waits longer than the current tick.
+ */
+const corked: RawSocket[] = []
+
+function uncorkAll (): void {
+  for (const raw of corked) raw.uncork()
+  corked.length = 0
 }
 
 /** ws's Sender state when nothing is being compressed or read from a Blob (lib/sender.js: DEFAULT). */
@@ -39,13 +59,18 @@ const SENDER_IDLE = 0
 
 /**
  * Writes a framed text frame to the socket, as `socket.send(payload)` would but without framing it again;
- * falls back to `send` whenever ws's sender holds anything queued, so that frames never change order.
+ * falls back to `send` whenever ws's sender holds anything queued, so that frames never change order. Frames
+ * for one socket within one tick go out in one write (see `corked`).
  */
 export function sendWire (socket: WebSocket, frame: WireFrame): void {
   const ws = socket as WebSocket & Internals
   const raw = ws._socket
   const sender = ws._sender
   if (socket.readyState === socket.OPEN && raw?.writable === true && sender?._state === SENDER_IDLE && sender._queue.length === 0) {
+    if (raw.writableCorked === 0) {
+      raw.cork()
+      if (corked.push(raw) === 1) process.nextTick(uncorkAll)
+    }
     raw.write(frame.bytes)
   } else {
     socket.send(frame.payload, { binary: false })
