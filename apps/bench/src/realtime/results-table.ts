@@ -96,6 +96,7 @@ export function renderSection (r: RealtimeResults, machineLine: string): string 
   const failures = targets.filter((t) => t.error).map((t) => `- **${t.name} not fully measured**: ${t.error}`)
   const cpu = targets.map(cpuNote).filter((n): n is string => n !== undefined)
   const loop = targets.filter((t) => t.w1).map((t) => `${t.name} ${ms(t.w1!.clientLoopP99Ms)} ms`)
+  const rounds = targets.filter((t) => t.w1).map((t) => `${t.name} ${t.w1!.roundsP99.map(ms).join(' / ')} ms`)
   const loads = targets.filter((t) => t.load !== undefined).map((t) => `${t.name} ${t.load!.toFixed(1)}`)
   const acks = targets.filter((t) => t.w1).map((t) => `${t.name} ${ms(t.w1!.ack.p50)} / ${ms(t.w1!.ack.p99)} ms`)
   const w3 = targets.filter((t) => t.w3?.beforeKib !== undefined && t.w3.afterKib !== undefined).map((t) => `${t.name} ${int(t.w3!.beforeKib!)} → ${int(t.w3!.afterKib!)} KiB`)
@@ -105,13 +106,15 @@ ${machineLine}. The same room workload, in one run, against three servers speaki
 (\`status\`, \`create_room\`, \`join_room\` → ack + \`room_joined\`, \`message\` → ack to the sender +
 \`new_message\` to every other member, a JWT per connection): a plain \`ws\` room server and a socket.io 4.8
 room server written in the bench (\`apps/bench/src/realtime/\`, each its own process), and Skein's real funnel
-\`/ws\` (with NATS, the model simulator and the openai-service behind it). Each server starts fresh for W1+W2
-and again for W3. All clients run in the bench process over loopback; socket.io clients use the websocket
+\`/ws\` (with NATS, the model simulator and the openai-service behind it). The three servers run side by side
+for W1 and W2: W1 runs in ${W1.rounds} rounds, the servers taking turns (in another order each round), so that a noisy
+spell of the machine falls on all of them alike; then each server's W2 in the same room. For W3 each server starts
+again, fresh and alone. All clients run in the bench process over loopback; socket.io clients use the websocket
 transport only; the JSON clients skip parsing \`presence\`/\`user_typing\` frames (the bench does not use them).
 
 - **W1**: ${W1.receivers} receivers + 1 sender in one room; ${int(W1.messages)} messages of ~100 characters at ${W1.perSecond} msg/s
   (${int(W1.receivers * W1.perSecond)} deliveries/s) after ${W1.warmup} warm-up messages; latency = receipt time − the send time the
-  message carries, per delivery (${int(W1.messages * W1.receivers)} deliveries).
+  message carries, per delivery; p50/p99/max over every delivery of the ${W1.rounds} rounds (${int(W1.messages * W1.receivers * W1.rounds)} deliveries).
 - **W2**: the same room; the sender keeps ${W2.window} un-acked messages in flight for ${W2.seconds} s; deliveries/s counted at the
   receivers during those ${W2.seconds} s; loss = acked messages some receiver never got, after the backlog drained.
 - **W3**: ${int(W3.connections)} connections that connect, join the room and stay idle; KiB per connection = Δ RSS of the
@@ -129,6 +132,7 @@ Skein's targets (issue 5):
 ${v.map((x) => `| ${x.goal} | ${x.measured} | ${mark(x.pass)} |`).join('\n')}
 
 ${failures.length ? `${failures.join('\n')}\n\n` : ''}Where the time goes: CPU during the W2 flood, in % of one core — ${cpu.length ? cpu.join('; ') : 'not measured'}.
+W1 p99 of each round, in the order run: ${rounds.length ? rounds.join(', ') : 'not measured'}.
 W1's sender, send → ack p50 / p99 (the server stored and sequenced the message): ${acks.length ? acks.join(', ') : 'not measured'}.
 The bench process's own event-loop delay p99 during W1 (what the client side can add to a latency): ${loop.length ? loop.join(', ') : 'not measured'}.
 W3 RSS before → after: ${w3.length ? w3.join(', ') : 'not measured'}.

@@ -6,7 +6,8 @@ import { Samples, SeenSet, nowMs, readStamp, stampText, type LatencySummary } fr
 import { cpuSeconds, rssKib } from './proc-stats.js'
 import type { Connect, RoomClient } from './room-client.js'
 
-export const W1 = { receivers: 100, messages: 2_000, perSecond: 200, warmup: 100 } as const
+/** W1 runs `rounds` times on each server, the servers taking turns (see realtime.ts), and pools every delivery. */
+export const W1 = { receivers: 100, messages: 2_000, perSecond: 200, warmup: 100, rounds: 3 } as const
 export const W2 = { seconds: 10, window: 64 } as const
 export const W3 = { connections: 2_000, warmup: 20, concurrency: 50, deadlineMs: 60_000 } as const
 
@@ -18,8 +19,35 @@ export interface W1Result {
   loss: number
   duplicates: number
   ackErrors: number
-  /** p99 of the bench process's own event-loop delay during W1 (what the client side adds at most). */
+  /** p99 of the bench process's own event-loop delay during W1 (what the client side adds at most): the highest of the rounds. */
   clientLoopP99Ms: number
+  /** Each round's own delivery p99, in the order run. */
+  roundsP99: number[]
+}
+
+/** W1's rounds on one server: `latency` and `ack` over every delivery of every round, counts summed. */
+export class W1Pool {
+  readonly latency = new Samples()
+  readonly ack = new Samples()
+  readonly roundsP99: number[] = []
+  expected = 0
+  loss = 0
+  duplicates = 0
+  ackErrors = 0
+  clientLoopP99Ms = 0
+
+  result (): W1Result {
+    return {
+      latency: this.latency.summary(),
+      ack: this.ack.summary(),
+      expected: this.expected,
+      loss: this.loss,
+      duplicates: this.duplicates,
+      ackErrors: this.ackErrors,
+      clientLoopP99Ms: this.clientLoopP99Ms,
+      roundsP99: [...this.roundsP99]
+    }
+  }
 }
 
 export interface W2Result {
@@ -160,8 +188,11 @@ export async function idleConnections (connect: Connect, room: string, sender: R
   }
 }
 
-/** W1: the sender posts W1.messages at W1.perSecond, each stamped with its send time; every receiver times each delivery. */
-export async function roomLatency (room: string, sender: RoomClient, receivers: RoomClient[]): Promise<W1Result> {
+/**
+ * One round of W1: the sender posts W1.messages at W1.perSecond, each stamped with its send time; every receiver
+ * times each delivery. The round's deliveries and acks join `pool`; the answer is the pool's result so far.
+ */
+export async function roomLatency (room: string, sender: RoomClient, receivers: RoomClient[], pool = new W1Pool()): Promise<W1Result> {
   const samples = new Samples()
   const seen = receivers.map(() => new SeenSet())
   let warm = 0
@@ -172,6 +203,7 @@ export async function roomLatency (room: string, sender: RoomClient, receivers: 
       const stamp = readStamp(m.text)
       if (stamp?.tag === 'm') {
         samples.add(at - stamp.sentAtMs)
+        pool.latency.add(at - stamp.sentAtMs)
         mine.add(stamp.index)
       } else if (stamp?.tag === 'w') {
         warm++
@@ -180,10 +212,9 @@ export async function roomLatency (room: string, sender: RoomClient, receivers: 
   })
   let ackErrors = 0
   const acks: Array<Promise<unknown>> = []
-  const ackTimes = new Samples()
   const post = (tag: string) => (i: number): void => {
     const sentAt = nowMs()
-    acks.push(sender.send(room, stampText(tag, i, sentAt)).then(() => { if (tag === 'm') ackTimes.add(nowMs() - sentAt) }, () => { ackErrors++ }))
+    acks.push(sender.send(room, stampText(tag, i, sentAt)).then(() => { if (tag === 'm') pool.ack.add(nowMs() - sentAt) }, () => { ackErrors++ }))
   }
 
   await paced(W1.warmup, W1.perSecond, post('w'))
@@ -199,15 +230,13 @@ export async function roomLatency (room: string, sender: RoomClient, receivers: 
   loop.disable()
   await Promise.race([Promise.all(acks), sleep(5_000)])
   for (const r of receivers) r.onMessage = undefined
-  return {
-    latency: samples.summary(),
-    ack: ackTimes.summary(),
-    expected,
-    loss: expected - received(),
-    duplicates: seen.reduce((n, s) => n + s.duplicates, 0),
-    ackErrors,
-    clientLoopP99Ms: loop.percentile(99) / 1e6
-  }
+  pool.roundsP99.push(samples.summary().p99)
+  pool.expected += expected
+  pool.loss += expected - received()
+  pool.duplicates += seen.reduce((n, s) => n + s.duplicates, 0)
+  pool.ackErrors += ackErrors
+  pool.clientLoopP99Ms = Math.max(pool.clientLoopP99Ms, loop.percentile(99) / 1e6)
+  return pool.result()
 }
 
 /**
