@@ -3,7 +3,7 @@
 // It runs before anything is installed, so it is plain JavaScript with Node built-ins only: it makes sure
 // pnpm 10, nats-server and the workspace dependencies are present, builds, then hands over to the workspace.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -62,6 +62,44 @@ function ensureNatsServer () {
   }
 }
 
+// NATS 2.9 (Debian bookworm's) cannot sync every JetStream write to disk before acknowledging it; 2.10 can
+// (`sync_interval: always`). When the one installed is older, Debian trixie's nats-server 2.10 is put in
+// .tools/nats-server/ (one time), where libs/stack looks first. apt-get fetches it with lists of its own
+// under .tools/: the machine's apt sources and installed packages are left as they are.
+const SYNCING_NATS = join(root, '.tools', 'nats-server', 'nats-server')
+
+function natsMinor (binary) {
+  const m = /v?(\d+)\.(\d+)\.\d+/.exec(output(binary, ['--version']) ?? '')
+  return m ? Number(m[1]) * 100 + Number(m[2]) : 0
+}
+
+function ensureSyncingNats () {
+  if (existsSync(SYNCING_NATS)) return
+  const installed = output('sh', ['-c', 'command -v nats-server']) ?? '/usr/sbin/nats-server'
+  if (natsMinor(installed) >= 210) return
+  step('this nats-server (2.9) cannot sync every write to disk: fetching Debian trixie\'s nats-server 2.10 into .tools/ (one time; your apt sources are not changed)')
+  const work = join(root, '.tools', 'nats-apt')
+  rmSync(work, { recursive: true, force: true })
+  for (const dir of ['lists/partial', 'cache/archives/partial', 'deb', 'files']) mkdirSync(join(work, dir), { recursive: true })
+  writeFileSync(join(work, 'sources.list'), 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n')
+  const own = [
+    '-o', `Dir::Etc::SourceList=${join(work, 'sources.list')}`, '-o', 'Dir::Etc::SourceParts=/dev/null',
+    '-o', `Dir::State::Lists=${join(work, 'lists')}`, '-o', `Dir::Cache=${join(work, 'cache')}`,
+    '-o', 'Debug::NoLocking=1', '-o', 'APT::Sandbox::User=root'
+  ]
+  const quiet = (cmd, args, cwd = work) => spawnSync(cmd, args, { cwd, encoding: 'utf8' }).status === 0
+  const fetched = quiet('apt-get', [...own, '-qq', 'update']) && quiet('apt-get', [...own, '-qq', 'download', 'nats-server'], join(work, 'deb'))
+  const deb = fetched ? readdirSync(join(work, 'deb')).find((f) => f.endsWith('.deb')) : undefined
+  if (deb && quiet('dpkg-deb', ['-x', join(work, 'deb', deb), join(work, 'files')])) {
+    mkdirSync(dirname(SYNCING_NATS), { recursive: true })
+    copyFileSync(join(work, 'files', 'usr', 'sbin', 'nats-server'), SYNCING_NATS)
+  }
+  rmSync(work, { recursive: true, force: true })
+  if (natsMinor(SYNCING_NATS) >= 210) return
+  rmSync(SYNCING_NATS, { force: true })
+  step('could not fetch a newer nats-server: going on with 2.9, which syncs to disk every two minutes (docs/reliability.md says what that risks)')
+}
+
 // Debian's chromium for the browser tests (driven by playwright-core; nothing is downloaded at run time).
 function ensureChromium () {
   if (existsSync('/usr/bin/chromium')) return
@@ -98,12 +136,14 @@ switch (command) {
   case 'start':
   case 'dev':
     ensureNatsServer()
+    ensureSyncingNats()
     install(pnpm)
     build(pnpm)
     handOver(process.execPath, [bin('libs/stack', 'cli.js'), command, ...rest])
     break
   case 'test':
     ensureNatsServer()
+    ensureSyncingNats()
     ensureChromium()
     install(pnpm)
     build(pnpm)
@@ -111,6 +151,7 @@ switch (command) {
     break
   case 'bench':
     ensureNatsServer()
+    ensureSyncingNats()
     install(pnpm)
     build(pnpm)
     handOver(pnpm, ['-r', '--workspace-concurrency=1', '--if-present', 'bench', ...rest])

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ManagedProcess } from './managed-process.js'
+import { repoRoot } from './repo-root.js'
 import { freePort, isListening, waitFor } from './wait.js'
 
 export interface NatsServerOptions {
@@ -12,12 +13,21 @@ export interface NatsServerOptions {
   dataDir: string
   logFile?: string
   timeoutMs?: number
+  /** Serves NATS's monitoring endpoints (`/varz`, `/jsz`…) on this port. Default: none. */
+  monitorPort?: number
   /** A node of a cluster: its name, the port its routes listen on, and the other nodes' route URLs. */
   cluster?: { name: string, serverName: string, port: number, routes: string[] }
 }
 
-/** Finds the nats-server binary (Debian installs it in /usr/sbin, which is not on every PATH). */
+/**
+ * Finds the nats-server binary: NATS_SERVER_BIN, else the one `npm start`/`npm test` put in .tools/ when the
+ * system's cannot sync every write (scripts/skein.mjs), else the system's (Debian installs it in /usr/sbin,
+ * which is not on every PATH).
+ */
 export function natsServerBinary (): string {
+  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN
+  const tools = join(repoRoot, '.tools', 'nats-server', 'nats-server')
+  if (existsSync(tools)) return tools
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/bin', '/usr/bin'])) {
     const candidate = join(dir, 'nats-server')
     if (dir && existsSync(candidate)) return candidate
@@ -77,8 +87,10 @@ export class NatsServer {
       name: 'nats',
       command: natsServerBinary(),
       args: [
-        ...(this.syncsEveryWrite ? ['-c', config] : []),
-        '-js', '-sd', this.opts.dataDir, '-a', this.host, '-p', String(this.port),
+        // The file names the store (JetStream on); the command line may not name it again.
+        ...(this.syncsEveryWrite ? ['-c', config] : ['-js', '-sd', this.opts.dataDir]),
+        '-a', this.host, '-p', String(this.port),
+        ...(this.opts.monitorPort ? ['-m', String(this.opts.monitorPort)] : []),
         ...(this.opts.cluster
           ? ['--server_name', this.opts.cluster.serverName, '--cluster_name', this.opts.cluster.name, '--cluster', `nats://${this.host}:${this.opts.cluster.port}`, '--routes', this.opts.cluster.routes.join(',')]
           : ['-n', `skein-${this.port}`])

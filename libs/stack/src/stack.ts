@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url'
 import { ChromaServer } from './chroma-server.js'
 import { ManagedProcess } from './managed-process.js'
 import { NatsServer } from './nats-server.js'
+import { repoRoot } from './repo-root.js'
 import { freePort, httpAnswers, isListening, waitFor } from './wait.js'
 
-/** The repository root (this file is libs/stack/{src,dist}/stack.*). */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+export { repoRoot }
 
 export interface StackPorts {
   funnel: number
