@@ -45,8 +45,8 @@ export async function every (intervalMs: number, offsetMs: number, start: number
   for (let k = 0; ; k++) {
     const at = start + offsetMs + k * intervalMs
     if (at >= stopAt) return
-    const wait = at - performance.now()
-    if (wait > 0) await sleep(wait)
+    // Timers count whole milliseconds from the loop's cached clock and may fire a little early: wait again.
+    for (let wait = at - performance.now(); wait > 0; wait = at - performance.now()) await sleep(Math.ceil(wait))
     fn(k)
   }
 }
