@@ -26,6 +26,9 @@ export interface WorkHandler {
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** What a run did to its delivery (ack, nak with a delay, term), to do the same to another delivery of the item. */
+type Settle = (m: JsMsg) => void
+
 /**
  * The durable work queue (`SKEIN_WORK`, a JetStream work queue): any instance enqueues, any instance works.
  * Publishing with a message id makes a repeated enqueue a no-op; a worker heartbeats while it works, acks
@@ -34,6 +37,8 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class WorkQueue {
   private running = false
   private readonly loops: Array<Promise<void>> = []
+  /** The items this instance is working on, by stream sequence: each run ends with what it did to its delivery. */
+  private readonly inHand = new Map<number, Promise<Settle>>()
 
   constructor (
     private readonly js: JetStreamClient,
@@ -85,24 +90,50 @@ export class WorkQueue {
     }
   }
 
+  /**
+   * Runs one delivery. An item redelivered to the instance still running it (its heartbeats were lost while
+   * NATS was away, so its ack wait ran out) is not run a second time beside the first: this delivery waits for
+   * the run under way, heartbeating, and is then settled as that run settled its own (acked, retried later or
+   * given up). Run twice, an answer would stream twice, the first closed as interrupted while it went on.
+   */
   private async process (m: JsMsg, handler: WorkHandler): Promise<void> {
-    const item = m.json<WorkItem>()
-    const attempt = m.info.deliveryCount
     const heartbeat = setInterval(() => m.working(), Math.max(500, this.opts.ackWaitMs / 3))
     try {
+      const underWay = this.inHand.get(m.seq)
+      if (underWay) {
+        this.log.info({ seq: m.seq, attempt: m.info.deliveryCount }, 'work item redelivered while this instance still runs it; waiting for that run')
+        const settle = await underWay
+        settle(m)
+        return
+      }
+      const run = this.run(m, handler)
+      this.inHand.set(m.seq, run)
+      try {
+        const settle = await run
+        settle(m)
+      } finally {
+        this.inHand.delete(m.seq)
+      }
+    } finally {
+      clearInterval(heartbeat)
+    }
+  }
+
+  private async run (m: JsMsg, handler: WorkHandler): Promise<Settle> {
+    const item = m.json<WorkItem>()
+    const attempt = m.info.deliveryCount
+    try {
       await handler.handle(item, attempt)
-      m.ack()
+      return (d) => d.ack()
     } catch (err) {
       if (attempt >= this.opts.maxDeliver || handler.isPermanent(err)) {
         this.log.error({ err, item, attempt }, attempt >= this.opts.maxDeliver ? 'work item failed on its last attempt; giving up' : 'work item refused for good; giving up')
         await handler.giveUp(item, err).catch((e: unknown) => this.log.error({ err: e, item }, 'could not record the failure'))
-        m.term()
-      } else {
-        this.log.warn({ err, item, attempt }, 'work item failed; it will be retried')
-        m.nak(Math.min(10_000, 500 * 2 ** attempt))
+        return (d) => d.term()
       }
-    } finally {
-      clearInterval(heartbeat)
+      this.log.warn({ err, item, attempt }, 'work item failed; it will be retried')
+      const later = Math.min(10_000, 500 * 2 ** attempt)
+      return (d) => d.nak(later)
     }
   }
 }
