@@ -77,7 +77,7 @@ function ensureSyncingNats () {
   if (existsSync(SYNCING_NATS)) return
   const installed = output('sh', ['-c', 'command -v nats-server']) ?? '/usr/sbin/nats-server'
   if (natsMinor(installed) >= 210) return
-  step('this nats-server (2.9) cannot sync every write to disk: fetching Debian trixie\'s nats-server 2.10 into .tools/ (one time; your apt sources are not changed)')
+  step('the system\'s nats-server is older than 2.10 and cannot sync every write to disk: fetching Debian trixie\'s nats-server 2.10 into .tools/ (one time; your apt sources are not changed)')
   const work = join(root, '.tools', 'nats-apt')
   rmSync(work, { recursive: true, force: true })
   for (const dir of ['lists/partial', 'cache/archives/partial', 'deb', 'files']) mkdirSync(join(work, dir), { recursive: true })
@@ -97,7 +97,7 @@ function ensureSyncingNats () {
   rmSync(work, { recursive: true, force: true })
   if (natsMinor(SYNCING_NATS) >= 210) return
   rmSync(SYNCING_NATS, { force: true })
-  step('could not fetch a newer nats-server: going on with 2.9, which syncs to disk every two minutes (docs/reliability.md says what that risks)')
+  step('could not fetch a newer nats-server: going on with the system\'s, which syncs to disk every two minutes (docs/reliability.md says what that risks)')
 }
 
 // Debian's chromium for the browser tests (driven by playwright-core; nothing is downloaded at run time).
