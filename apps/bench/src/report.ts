@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
-import { repoRoot } from '@skein/stack'
+import { natsServerVersion, natsSyncsEveryWrite, repoRoot } from '@skein/stack'
 
 export const REPORT = join(repoRoot, 'docs', 'benchmarks.md')
 
@@ -35,8 +35,10 @@ export function percentile (values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
+/** The machine, and the nats-server the bench starts (its version decides whether every write is synced to disk). */
 export function machine (): string {
-  return `Node ${process.version}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 10)}`
+  const nats = `nats-server ${natsServerVersion().join('.')} (${natsSyncsEveryWrite() ? 'every write synced to disk before its ack' : 'writes synced every two minutes'})`
+  return `Node ${process.version}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${nats}, ${new Date().toISOString().slice(0, 10)}`
 }
 
 export const progress = (message: string): void => { process.stdout.write(`▸ ${message}\n`) }
