@@ -28,6 +28,8 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** What a run did to its delivery (ack, nak with a delay, term), to do the same to another delivery of the item. */
 type Settle = (m: JsMsg) => void
+const ack: Settle = (m) => m.ack()
+const term: Settle = (m) => m.term()
 
 /**
  * The durable work queue (`SKEIN_WORK`, a JetStream work queue): any instance enqueues, any instance works.
@@ -39,6 +41,8 @@ export class WorkQueue {
   private readonly loops: Array<Promise<void>> = []
   /** The items this instance is working on, by stream sequence: each run ends with what it did to its delivery. */
   private readonly inHand = new Map<number, Promise<Settle>>()
+  /** Items this instance acked or gave up lately: a delivery that crossed that ack on the wire is settled alike. */
+  private readonly settled = new Map<number, Settle>()
 
   constructor (
     private readonly js: JetStreamClient,
@@ -94,11 +98,17 @@ export class WorkQueue {
    * Runs one delivery. An item redelivered to the instance still running it (its heartbeats were lost while
    * NATS was away, so its ack wait ran out) is not run a second time beside the first: this delivery waits for
    * the run under way, heartbeating, and is then settled as that run settled its own (acked, retried later or
-   * given up). Run twice, an answer would stream twice, the first closed as interrupted while it went on.
+   * given up). Run twice, an answer would stream twice, the first closed as interrupted while it went on. A
+   * delivery that crossed the item's ack on the wire is acked again, not run.
    */
   private async process (m: JsMsg, handler: WorkHandler): Promise<void> {
     const heartbeat = setInterval(() => m.working(), Math.max(500, this.opts.ackWaitMs / 3))
     try {
+      const done = this.settled.get(m.seq)
+      if (done) {
+        done(m)
+        return
+      }
       const underWay = this.inHand.get(m.seq)
       if (underWay) {
         this.log.info({ seq: m.seq, attempt: m.info.deliveryCount }, 'work item redelivered while this instance still runs it; waiting for that run')
@@ -111,6 +121,7 @@ export class WorkQueue {
       try {
         const settle = await run
         settle(m)
+        if (settle === ack || settle === term) this.remember(m.seq, settle)
       } finally {
         this.inHand.delete(m.seq)
       }
@@ -119,17 +130,23 @@ export class WorkQueue {
     }
   }
 
+  /** For two ack waits (a second at least): long enough for any delivery sent before the server had the ack. */
+  private remember (seq: number, settle: Settle): void {
+    this.settled.set(seq, settle)
+    setTimeout(() => this.settled.delete(seq), Math.max(1_000, 2 * this.opts.ackWaitMs)).unref()
+  }
+
   private async run (m: JsMsg, handler: WorkHandler): Promise<Settle> {
     const item = m.json<WorkItem>()
     const attempt = m.info.deliveryCount
     try {
       await handler.handle(item, attempt)
-      return (d) => d.ack()
+      return ack
     } catch (err) {
       if (attempt >= this.opts.maxDeliver || handler.isPermanent(err)) {
         this.log.error({ err, item, attempt }, attempt >= this.opts.maxDeliver ? 'work item failed on its last attempt; giving up' : 'work item refused for good; giving up')
         await handler.giveUp(item, err).catch((e: unknown) => this.log.error({ err: e, item }, 'could not record the failure'))
-        return (d) => d.term()
+        return term
       }
       this.log.warn({ err, item, attempt }, 'work item failed; it will be retried')
       const later = Math.min(10_000, 500 * 2 ** attempt)
