@@ -83,6 +83,13 @@ async function measureIdle (target: Target, result: TargetResult, say: Say): Pro
   }
 }
 
+/** A part that failed: noted for the report (with where the server's logs are) and said at once. */
+function recordFailure (errors: string[], key: TargetKey, part: string, err: unknown, target?: Target): void {
+  const text = `${part}: ${message(err)}${target?.logs ? ` (server logs: ${target.logs})` : ''}`
+  errors.push(text)
+  progress(`realtime: ${TARGET_NAMES[key]}: ✖ ${text}`)
+}
+
 async function startTarget (key: TargetKey): Promise<Target> {
   const funnelUrl = process.env.BENCH_FUNNEL_URL
   return key === 'skein' ? (funnelUrl ? externalFunnel(funnelUrl) : await startSkein()) : await startBaseline(key)
@@ -94,11 +101,7 @@ async function startTarget (key: TargetKey): Promise<Target> {
  * Then each server's W2, on the same room. A server that fails drops out; the others go on.
  */
 async function measureRooms (keys: TargetKey[], results: RealtimeResults, errors: Map<TargetKey, string[]>): Promise<void> {
-  const fail = (key: TargetKey, part: string, err: unknown, target?: Target): void => {
-    const text = `${part}: ${message(err)}${target?.logs ? ` (server logs: ${target.logs})` : ''}`
-    errors.get(key)!.push(text)
-    progress(`realtime: ${TARGET_NAMES[key]}: ✖ ${text}`)
-  }
+  const fail = (key: TargetKey, part: string, err: unknown, target?: Target): void => recordFailure(errors.get(key)!, key, part, err, target)
   const rooms: RoomUnderTest[] = []
   const targets: Target[] = []
   try {
@@ -149,8 +152,7 @@ async function measureAlone (key: TargetKey, result: TargetResult, errors: strin
   try {
     target = await startTarget(key)
   } catch (err) {
-    errors.push(`W3: the server did not start: ${message(err)}`)
-    progress(`realtime: ${TARGET_NAMES[key]}: ✖ ${errors.at(-1)!}`)
+    recordFailure(errors, key, 'W3: the server did not start', err)
     return
   }
   result.name = target.name
@@ -159,8 +161,7 @@ async function measureAlone (key: TargetKey, result: TargetResult, errors: strin
     await measureIdle(target, result, say)
     noteLoad(result)
   } catch (err) {
-    errors.push(`W3: ${message(err)}${target.logs ? ` (server logs: ${target.logs})` : ''}`)
-    say(`✖ ${errors.at(-1)!}`)
+    recordFailure(errors, key, 'W3', err, target)
   } finally {
     await target.stop()
   }
@@ -171,9 +172,8 @@ const noteLoad = (result: TargetResult): void => { result.load = Math.max(result
 /**
  * Room broadcast latency (W1), flood throughput (W2) and memory per idle connection (W3) for a plain ws room
  * server, a socket.io 4.8 room server and Skein's funnel /ws: W1 and W2 with all three up, W1 in rounds taking
- * turns; W3 on each alone, fresh. Against a funnel
- * already running: BENCH_FUNNEL_URL (and BENCH_JWT_SECRET, BENCH_FUNNEL_PID). Only some servers:
- * BENCH_REALTIME_TARGETS=ws,socketio,skein.
+ * turns; W3 on each alone, fresh. Against a funnel already running: BENCH_FUNNEL_URL (and BENCH_JWT_SECRET,
+ * BENCH_FUNNEL_PID). Only some servers: BENCH_REALTIME_TARGETS=ws,socketio,skein.
  */
 export async function realtime (): Promise<void> {
   const only = (process.env.BENCH_REALTIME_TARGETS ?? 'ws,socketio,skein').split(',').map((s) => s.trim())
