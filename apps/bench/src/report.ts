@@ -37,7 +37,8 @@ export function percentile (values: number[], p: number): number {
 
 /** The machine, and the nats-server the bench starts (its version decides whether every write is synced to disk). */
 export function machine (): string {
-  const nats = `nats-server ${natsServerVersion().join('.')} (${natsSyncsEveryWrite() ? 'every write synced to disk before its ack' : 'writes synced every two minutes'})`
+  const version = natsServerVersion()
+  const nats = `nats-server ${version.join('.')} (${natsSyncsEveryWrite(version) ? 'every write synced to disk before its ack' : 'writes synced every two minutes'})`
   return `Node ${process.version}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${nats}, ${new Date().toISOString().slice(0, 10)}`
 }
 

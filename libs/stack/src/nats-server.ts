@@ -47,8 +47,8 @@ export function natsServerVersion (): [number, number, number] {
  * (`sync_interval: always`, NATS 2.10 and later). Older servers sync every two minutes: an acknowledged
  * write survives a crash of the process, but may not survive a power loss of the machine.
  */
-export function natsSyncsEveryWrite (): boolean {
-  const [major, minor] = natsServerVersion()
+export function natsSyncsEveryWrite (version = natsServerVersion()): boolean {
+  const [major, minor] = version
   return major > 2 || (major === 2 && minor >= 10)
 }
 
