@@ -99,6 +99,8 @@ export const WorkItem = Type.Object({
   thread: Type.String(),
   /** For a reply: the user message answered. */
   message: Type.Optional(Type.String()),
+  /** For a reply: the user message's seq (its answer reads the turns before it, not the whole thread). */
+  seq: Type.Optional(Type.Integer({ minimum: 1 })),
   /** For a reply: the model asked for (default: the thread's assistant's). */
   model: Type.Optional(Type.String()),
   requestId: Type.Optional(Type.String())

@@ -57,6 +57,8 @@ const isTerminal = (s: ThreadStatus): boolean => TERMINAL_STATUSES.includes(s)
 type Answer = ChatResult & { messageId: string }
 const now = (): string => new Date().toISOString()
 const TOKEN_PUBLISH_WINDOW = 64
+/** A conversation's answer sees this many messages before the one it answers. */
+const HISTORY_TURNS = 40
 
 /**
  * The threads engine: the main thread, tasks broken into step threads that run in parallel where they can,
@@ -212,7 +214,7 @@ export class ThreadsEngine {
     const body = { id, thread: thread.id, role: 'user' as const, author: user, text, ts: now(), ...(opts.session ? { session: opts.session } : {}), ...(opts.clientId ? { clientId: opts.clientId } : {}) }
     const { seq } = await this.log.publish(thread.id, 'message', body, { msgID: `message:${id}`, ...(opts.requestId ? { requestId: opts.requestId } : {}) })
     if (reply) {
-      await this.enqueue({ kind: 'reply', thread: thread.id, message: id, ...(opts.model ? { model: opts.model } : {}), ...(opts.requestId ? { requestId: opts.requestId } : {}) }, `reply:${id}`)
+      await this.enqueue({ kind: 'reply', thread: thread.id, message: id, seq, ...(opts.model ? { model: opts.model } : {}), ...(opts.requestId ? { requestId: opts.requestId } : {}) }, `reply:${id}`)
     }
     const { session: _session, clientId: _clientId, ...message } = body
     return { ...message, seq }
@@ -262,7 +264,7 @@ export class ThreadsEngine {
       case 'step': return await this.runStep(item.thread, attempt)
       case 'advance': return await this.advance(item.thread)
       case 'finalize': return await this.finalize(item.thread, attempt)
-      case 'reply': return await this.reply(item.thread, item.message ?? '', item.model, attempt)
+      case 'reply': return await this.reply(item.thread, item.message ?? '', item.seq, item.model, attempt)
     }
   }
 
@@ -559,15 +561,19 @@ export class ThreadsEngine {
     await this.complete(r, result.text, result.messageId)
   }
 
-  /** A conversation's assistant answers the user message, with the thread's history (on `model` when asked). */
-  private async reply (id: string, messageId: string, model: string | undefined, attempt: number): Promise<void> {
+  /**
+   * A conversation's assistant answers the user message, with the HISTORY_TURNS messages before it (on `model`
+   * when asked). `seq` (the message's) lets it read only the end of a long thread.
+   */
+  private async reply (id: string, messageId: string, seq: number | undefined, model: string | undefined, attempt: number): Promise<void> {
     const r = await this.store.get(id)
     if (!r || isTerminal(r.status)) return
-    const history = await this.log.messages(id)
+    // Items queued before they carried the message's seq read the whole thread.
+    const history = seq === undefined ? await this.log.messages(id) : await this.log.recentMessages(id, seq, HISTORY_TURNS + 1)
     const upTo = history.findIndex((m) => m.id === messageId)
     if (upTo < 0) return
     if (history.some((m) => m.inReplyTo === messageId && m.finishReason !== 'interrupted')) return // already answered (a redelivery)
-    const turns: ChatMessage[] = history.slice(Math.max(0, upTo - 40), upTo + 1)
+    const turns: ChatMessage[] = history.slice(Math.max(0, upTo - HISTORY_TURNS), upTo + 1)
       .filter((m) => m.role === 'user' || m.role === 'assistant' || m.role === 'report')
       .map((m) => ({ role: m.role === 'user' ? 'user' as const : 'assistant' as const, content: m.role === 'report' ? `[report from ${m.from ?? 'a thread'}] ${m.text}` : m.text }))
     const result = await this.answer(r, [{ role: 'system', content: r.assistant.instructions }, ...turns], `reply-${messageId}`, undefined, { stoppable: true, attempt, since: history[upTo]!.seq, ...(model ? { model } : {}) })

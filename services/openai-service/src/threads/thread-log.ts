@@ -2,6 +2,9 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import { THREADS_STREAM, busHeaders, lastSeqOn, patiently, readRange, subjects } from '@skein/bus'
 import type { ThreadEvent, ThreadEventPayload, ThreadEventType, ThreadMessage } from '@skein/schemas'
 
+/** The first window `recentMessages` reads: this many stream seqs per message it needs. */
+const RECENT_SPAN_PER_MESSAGE = 50
+
 /**
  * A thread's log in the `SKEIN_THREADS` stream: lifecycle events, messages and tokens on
  * `skein.thread.<id>.<event>`. An event's `seq` is its JetStream sequence, strictly increasing within a thread.
@@ -38,6 +41,22 @@ export class ThreadLog {
   async messages (thread: string, afterSeq = 0): Promise<ThreadMessage[]> {
     const events = await this.read(thread, afterSeq, 'message')
     return events.map((e) => ({ ...(e.data as Omit<ThreadMessage, 'seq'>), seq: e.seq }))
+  }
+
+  /**
+   * What an answer to the message at `seq` reads: at least the `count` messages up to and including it (all,
+   * when the thread has fewer) and every message after it, in order. A long-lived thread is not read whole:
+   * the read starts a little before `seq` and, while it holds too few messages, again four times further back.
+   */
+  async recentMessages (thread: string, seq: number, count: number): Promise<ThreadMessage[]> {
+    // Other threads' events and tokens share the stream's seqs: a thread's messages are spread thin in it.
+    let span = count * RECENT_SPAN_PER_MESSAGE
+    for (;;) {
+      const after = Math.max(0, seq - span)
+      const messages = await this.messages(thread, after)
+      if (after === 0 || messages.filter((m) => m.seq <= seq).length >= count) return messages
+      span *= 4
+    }
   }
 
   async lastSeq (): Promise<number> {
