@@ -20,6 +20,15 @@ const benchmarks: Record<string, () => Promise<void>> = {
   'web-bundle': webBundle
 }
 
+// Stopped by a signal (kill, a CI timeout), the bench exits properly: on exit the stack's processes it
+// started (NATS, Chroma, the services) are killed with it instead of being left running.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`✖ ${signal}: stopping the processes the bench started; the benchmark under way writes no results\n`)
+    process.exit(code)
+  })
+}
+
 const asked = process.argv.slice(2)
 const unknown = asked.filter((n) => !(n in benchmarks))
 if (unknown.length) {
