@@ -91,6 +91,27 @@ export function requestToken (request: FastifyRequest): string | undefined {
   return undefined
 }
 
+const verified = new WeakMap<FastifyRequest, TokenClaims | null | Error>()
+
+/**
+ * The request's token, verified once however many hooks ask (the funnel's rate limit, the auth plugin and its
+ * WebSocket route all do): its claims, or null when it carries none; a bad token throws what `verifyToken` throws.
+ */
+export function requestClaims (request: FastifyRequest, secret: string): TokenClaims | null {
+  let result = verified.get(request)
+  if (result === undefined) {
+    const token = requestToken(request)
+    try {
+      result = token ? verifyToken(secret, token) : null
+    } catch (err) {
+      result = err as Error
+    }
+    verified.set(request, result)
+  }
+  if (result instanceof Error) throw result
+  return result
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user's name; null on public routes. */
@@ -115,8 +136,8 @@ export const authPlugin = fp<AuthPluginOptions>(async function auth (fastify, op
   fastify.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '/'
     if (request.method === 'OPTIONS' || isPublic(path)) return
-    const token = requestToken(request)
-    if (!token) throw new MissingTokenError()
-    request.user = verifyToken(opts.secret, token).sub
+    const claims = requestClaims(request, opts.secret)
+    if (!claims) throw new MissingTokenError()
+    request.user = claims.sub
   })
 }, { name: '@skein/kit/auth', fastify: '5.x' })

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { Ajv, type ErrorObject } from 'ajv'
 import { Type, type Static, type TObject, type TProperties } from 'typebox'
 
@@ -18,9 +19,35 @@ export const BaseConfig = Type.Object({
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000, description: 'Time allowed to receive a whole request (headers and body)' }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 72_000, description: 'Idle keep-alive connections close after this' }),
   HEALTH_TIMEOUT_MS: Type.Integer({ minimum: 50, default: 2_000, description: 'Time allowed to each dependency check of /health' }),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000, description: 'Time allowed to finish in-flight work on SIGTERM/SIGINT before exiting' })
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000, description: 'Time allowed to finish in-flight work on SIGTERM/SIGINT before exiting' }),
+  TRUST_PROXY: Type.String({
+    default: '',
+    pattern: '^\\s*(\\d+|[0-9A-Za-z.:/]+(\\s*,\\s*[0-9A-Za-z.:/]+)*)?\\s*$',
+    description: 'The reverse proxies in front of this service, whose X-Forwarded-For is believed: their addresses or CIDR ranges (or loopback, linklocal, uniquelocal), comma separated, or a number of hops. Empty: the connection\'s own address is the client\'s'
+  })
 })
 export type BaseConfig = Static<typeof BaseConfig>
+
+/**
+ * TRUST_PROXY as Fastify's `trustProxy`: false when empty, a hop count, or the proxies' addresses. Trusting
+ * every sender is not offered: any client could then name any address and escape its per-address limits.
+ */
+export function trustProxy (value: string): false | number | string[] {
+  const v = value.trim()
+  if (v === '') return false
+  if (/^\d+$/.test(v)) return Number(v)
+  const proxies = v.split(',').map((s) => s.trim()).filter(Boolean)
+  for (const p of proxies) {
+    const [address = '', bits, ...rest] = p.split('/')
+    const version = isIP(address)
+    const range = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
+    if (!(NAMED_RANGES.has(p) || (version !== 0 && range && rest.length === 0))) {
+      throw new ConfigError([{ variable: 'TRUST_PROXY', problem: `names "${p}", which is not an IP address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal` }])
+    }
+  }
+  return proxies
+}
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
 /**
  * The type of `fastify.config`. Each service merges its own settings in:

@@ -7,13 +7,14 @@ export {
   SYSTEM_USER,
   USER_NAME,
   authPlugin,
+  requestClaims,
   requestToken,
   signToken,
   verifyToken,
   type AuthPluginOptions,
   type TokenClaims
 } from './auth.js'
-export { BaseConfig, ConfigError, loadConfig, type ServiceConfig } from './config.js'
+export { BaseConfig, ConfigError, loadConfig, trustProxy, type ServiceConfig } from './config.js'
 export { createError, errorResponse, installErrorHandling, type ServiceError } from './errors.js'
 export { healthPlugin, type HealthCheck, type HealthRegistry } from './health.js'
 export { openapiPlugin, type OpenApiOptions } from './openapi.js'

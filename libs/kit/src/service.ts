@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Static, TObject, TProperties } from 'typebox'
-import { ConfigError, loadConfig, type ServiceConfig } from './config.js'
+import { ConfigError, loadConfig, trustProxy, type ServiceConfig } from './config.js'
 import { installErrorHandling } from './errors.js'
 import { healthPlugin } from './health.js'
 import { openapiPlugin, type OpenApiOptions } from './openapi.js'
@@ -86,6 +86,7 @@ export async function buildService (def: ServiceDefinition, app: FastifyPluginAs
     bodyLimit: config.BODY_LIMIT,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    trustProxy: trustProxy(config.TRUST_PROXY) as FastifyServerOptions['trustProxy'],
     requestIdHeader: false,
     genReqId,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -125,6 +126,7 @@ export async function startService<S extends TObject<TProperties>> (opts: StartO
   let config: Static<S> & ServiceConfig
   try {
     config = loadConfig(opts.configSchema) as Static<S> & ServiceConfig
+    trustProxy(config.TRUST_PROXY) // its addresses are read here, so that a bad one stops the start like any bad value
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${opts.name}: ${err.message}\n`)

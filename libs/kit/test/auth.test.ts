@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { test } from 'tap'
-import { authPlugin, signToken, verifyToken } from '../src/index.js'
+import { authPlugin, requestClaims, signToken, verifyToken } from '../src/index.js'
 import { build } from './helper.js'
 
 const secret = 's'.repeat(40)
@@ -52,4 +52,27 @@ test('the auth plugin: public paths are open, the rest needs a token (header, or
   t.equal(climbing.statusCode, 401, 'a public prefix does not open a climbing path')
   const encoded = await app.inject({ url: '/docs/%2e%2e/me' })
   t.equal(encoded.statusCode, 401)
+})
+
+test('requestClaims verifies a request\'s token once, however many hooks ask', async (t) => {
+  const seen: unknown[] = []
+  const app = await build(t, async (f) => {
+    // Before the auth plugin, as the funnel's rate limit asks.
+    f.addHook('onRequest', async (req) => {
+      try {
+        seen.push(requestClaims(req, secret))
+      } catch (err) {
+        seen.push(err)
+      }
+    })
+    await f.register(authPlugin, { secret, publicPaths: ['/open'] })
+    f.get('/me', async (req) => ({ same: requestClaims(req, secret) === seen.at(-1), user: req.user }))
+    f.get('/open', async (req) => ({ claims: requestClaims(req, secret) }))
+  })
+  const { token } = signToken(secret, 'carol', 60)
+  t.same((await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })).json(), { same: true, user: 'carol' }, 'the route gets the claims the first hook verified')
+  const bad = await app.inject({ url: '/me', headers: { authorization: 'Bearer a.b.c' } })
+  t.equal(bad.json().error.code, 'AUTH_INVALID_TOKEN', 'a bad token is refused by the auth plugin')
+  t.equal(bad.json().error.message, (seen.at(-1) as Error).message, 'with the error the first hook got')
+  t.same((await app.inject({ url: '/open' })).json(), { claims: null }, 'no token: null, not an error')
 })

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { Type } from 'typebox'
-import { BaseConfig, ConfigError, loadConfig } from '../src/index.js'
+import { BaseConfig, ConfigError, loadConfig, trustProxy } from '../src/index.js'
 
 const Schema = Type.Object({
   ...BaseConfig.properties,
@@ -34,4 +34,16 @@ test('a pattern mismatch names the variable', async (t) => {
 test('empty strings count as unset', async (t) => {
   const config = loadConfig(Schema, { UPSTREAM_URL: 'http://x', PORT: '' })
   t.equal(config.PORT, 8001)
+})
+
+test('TRUST_PROXY: off when empty, a hop count, or the proxies\' addresses; anything else names the variable', async (t) => {
+  t.equal(trustProxy(''), false)
+  t.equal(trustProxy(' 2 '), 2)
+  t.same(trustProxy('loopback, 10.0.0.0/8,192.168.1.7, fd00::/8'), ['loopback', '10.0.0.0/8', '192.168.1.7', 'fd00::/8'])
+  for (const bad of ['true', '10.0.0.0/33', '10.0.0.1/8/8', 'proxy.example']) {
+    const err = t.throws(() => trustProxy(bad), `"${bad}" is refused`) as ConfigError
+    t.same(err.variables, ['TRUST_PROXY'])
+    t.match(err.message, new RegExp(`names "${bad.replace(/[./]/g, '\\$&')}", which is not an IP address`))
+  }
+  t.throws(() => loadConfig(Schema, { UPSTREAM_URL: 'http://x', TRUST_PROXY: '10.0.0.1; rm -rf /' }), { message: /TRUST_PROXY must match pattern/ })
 })

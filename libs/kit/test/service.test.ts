@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
+import { request as httpRequest } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { test } from 'tap'
+import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { createError } from '../src/index.js'
 import { build } from './helper.js'
@@ -58,6 +60,27 @@ test('request ids: a sane incoming x-request-id is kept and echoed, anything els
   const replaced = await app.inject({ url: '/id', headers: { 'x-request-id': 'bad id\nwith newline' } })
   t.match(replaced.json().id, /^[0-9a-f-]{36}$/)
   t.equal(replaced.headers['x-request-id'], replaced.json().id)
+})
+
+test('client addresses: X-Forwarded-For is believed from TRUST_PROXY\'s proxies only (real HTTP, two loopback addresses)', async (t) => {
+  const ipOf = async (base: string, from: string, forwarded: string): Promise<string> => await new Promise((resolve, reject) => {
+    const u = new URL(base)
+    const r = httpRequest({ host: u.hostname, port: u.port, path: '/ip', localAddress: from, agent: false, headers: { 'x-forwarded-for': forwarded } }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => { body += c.toString() })
+      res.on('end', () => resolve((JSON.parse(body) as { ip: string }).ip))
+    })
+    r.on('error', reject)
+    r.end()
+  })
+  const route = async (f: FastifyInstance): Promise<void> => { f.get('/ip', async (req) => ({ ip: req.ip })) }
+  const behind = await build(t, route, { TRUST_PROXY: '127.0.0.1' })
+  const url = await behind.listen({ host: '127.0.0.1', port: 0 })
+  t.equal(await ipOf(url, '127.0.0.1', '203.0.113.7'), '203.0.113.7', 'from the proxy: the address it forwards')
+  t.equal(await ipOf(url, '127.0.0.2', '203.0.113.7'), '127.0.0.2', 'from anyone else: their own address, whatever they claim')
+  const direct = await build(t, route)
+  const directUrl = await direct.listen({ host: '127.0.0.1', port: 0 })
+  t.equal(await ipOf(directUrl, '127.0.0.1', '203.0.113.7'), '127.0.0.1', 'without TRUST_PROXY: never believed')
 })
 
 test('health: 200 when every dependency is up, 503 naming the one that is down, bounded in time', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { WebSocket } from 'ws'
 import { build, nats, threadsEngine, token } from './helper.js'
+import { send } from './hostile-clients.js'
 import { WsClient } from '@skein/stack'
 
 // A funnel with small limits, so that they are reached quickly: a 256 KiB send buffer per socket.
@@ -58,6 +59,29 @@ t.test('permessage-deflate is off even when a client offers it', async (t) => {
   })
   t.equal(extensions, undefined, 'no extension accepted')
   socket.terminate()
+})
+
+// Behind a reverse proxy every user arrives from the proxy's address: with TRUST_PROXY naming it, each is
+// counted by the address the proxy forwards, and nobody else can claim an address by sending the header.
+t.test('behind TRUST_PROXY, rate limits and socket caps count the forwarded address, never a claimed one', async (t) => {
+  const proxy = '127.0.0.31'
+  const { url: behind } = await build(t, { ...env, TRUST_PROXY: proxy, RATE_LIMIT_ANON_PER_MINUTE: '5', WS_MAX_SOCKETS_PER_ADDRESS: '2' })
+  const statuses = async (from: string, forwarded: string, n: number): Promise<number[]> =>
+    (await Promise.all(Array.from({ length: n }, async () => (await send(behind, { path: '/v1/models', from, headers: { 'x-forwarded-for': forwarded } })).status))).sort()
+  t.same(await statuses(proxy, '203.0.113.1', 7), [401, 401, 401, 401, 401, 429, 429], 'one client behind the proxy: its own 5 a minute, then 429')
+  t.same(await statuses(proxy, '203.0.113.2', 5), [401, 401, 401, 401, 401], 'another client behind the same proxy is not limited by the first')
+  const spoofed = await Promise.all(['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5', '198.51.100.6'].map(async (claimed) =>
+    (await send(behind, { path: '/v1/models', from: '127.0.0.32', headers: { 'x-forwarded-for': claimed } })).status))
+  t.equal(spoofed.filter((s) => s === 429).length, 1, 'a client that is not the proxy is counted by its own address, whatever it claims')
+
+  const open = async (forwarded: string, user: string): Promise<number> => await new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${behind.replace('http', 'ws')}/ws?token=${token(user)}`, { localAddress: proxy, headers: { 'x-forwarded-for': forwarded } })
+    socket.on('open', () => { t.teardown(() => socket.terminate()); resolve(101) })
+    socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+    socket.on('error', reject)
+  })
+  t.same([await open('203.0.113.9', 'u1'), await open('203.0.113.9', 'u2'), await open('203.0.113.9', 'u3')], [101, 101, 429], 'WS_MAX_SOCKETS_PER_ADDRESS counts the forwarded address')
+  t.equal(await open('203.0.113.10', 'u4'), 101, 'and another forwarded address has its own')
 })
 
 function lastSeq (c: WsClient): number {

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { createError, requestToken, verifyToken } from '@skein/kit'
+import { createError, requestClaims } from '@skein/kit'
 
 const RateLimitedError = createError<[string, string]>('FUNNEL_RATE_LIMITED', 'Too many requests %s: try again in %s (see the retry-after header)', 429)
 const BadPathError = createError<[string]>('FUNNEL_BAD_PATH', 'The path is refused: %s', 400)
@@ -150,14 +150,13 @@ export default fp(async function security (fastify) {
   await fastify.register(rateLimit, {
     global: false,
     timeWindow: WINDOW_MS,
-    // The auth plugin has not run yet (it refuses before any later hook could count): the token is read here.
+    // The auth plugin has not run yet (it refuses before any later hook could count): the token is read here,
+    // verified once for both.
     keyGenerator: (request: FastifyRequest) => {
-      const token = requestToken(request)
-      if (token) {
-        try {
-          return `user:${verifyToken(c.JWT_SECRET, token).sub}`
-        } catch { /* counted by address, as any request without a valid token */ }
-      }
+      try {
+        const claims = requestClaims(request, c.JWT_SECRET)
+        if (claims) return `user:${claims.sub}`
+      } catch { /* counted by address, as any request without a valid token */ }
       return `address:${normalizeIP(request.ip)}`
     },
     max: (_request: FastifyRequest, key: string) => key.startsWith('user:') ? c.RATE_LIMIT_PER_MINUTE : c.RATE_LIMIT_ANON_PER_MINUTE

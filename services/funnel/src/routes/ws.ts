@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyPluginAsync } from 'fastify'
 import { normalizeIP } from '@fastify/rate-limit'
-import { createError, requestToken, verifyToken } from '@skein/kit'
+import { createError, requestClaims } from '@skein/kit'
 import { onFrame } from '../realtime/handlers.js'
 import { frame } from '../realtime/hub.js'
 import { SocketQuota } from '../realtime/socket-quota.js'
@@ -36,8 +36,9 @@ const ws: FastifyPluginAsync = async (fastify) => {
       else conn.once('close', slot)
     }
   }, (socket, request) => {
-    // The auth plugin verified this token before the upgrade; its expiry closes the socket when it comes.
-    const claims = verifyToken(fastify.config.JWT_SECRET, requestToken(request) ?? '')
+    // The auth plugin refused any request without a valid token before the upgrade: this reads its verdict.
+    // The token's expiry closes the socket when it comes.
+    const claims = requestClaims(request, fastify.config.JWT_SECRET)!
     const session = hub.connect(socket, claims.sub, claims.exp * 1000, request.id)
     // @fastify/websocket routed the upgrade through a ServerResponse bound to the TCP socket, and its 'error'
     // listener holds the request and reply: unbound and replaced by ours below, they and all behind them
