@@ -1,10 +1,13 @@
 import t from 'tap'
 import type { Page } from 'playwright-core'
-import { NARROW, WIDE, connected, screenshot, signIn, startApp, storedAnswer, words } from './helper.js'
+import { WsClient } from '@skein/stack'
+import { ROOM_LIMIT } from '../src/app/state.js'
+import { NARROW, WIDE, connected, screenshot, signIn, startApp, storedAnswer, token, words } from './helper.js'
 
 // The built web app in headless chromium against the real stack on the simulator (100 tokens a second), the
 // browser reaching the funnel through a TCP proxy that the last test cuts for real.
-const app = await startApp(t, { SIM_TOKENS_PER_SECOND: '100' })
+// One socket sends hundreds of messages in the long-room test: its frame rate limit is raised.
+const app = await startApp(t, { SIM_TOKENS_PER_SECOND: '100', WS_RATE_PER_S: '1000', WS_RATE_BURST: '1000' })
 
 const displayText = async (page: Page): Promise<string> => (await page.locator('.display-text').textContent()) ?? ''
 const displayStatus = async (page: Page): Promise<string | null> => await page.locator('.display').getAttribute('data-status')
@@ -217,6 +220,43 @@ t.test('memory: documents go into a collection, a search finds what was said; a 
   await alert.getByRole('button', { name: 'Dismiss this message' }).click()
   await alert.waitFor({ state: 'detached' })
   t.equal(await page.locator('.room-button.current').textContent(), 'main', 'and the app carries on where it was')
+  await page.context().close()
+})
+
+t.test('a long room opens on its newest messages; earlier ones load a page at a time, up to the first', async (t) => {
+  // 650 messages from another person (over the funnel's /ws, as any client sends them): more than two pages.
+  const writer = await WsClient.connect(app.funnelUrl, await token(app, 'chronicler'))
+  t.teardown(() => writer.close())
+  await writer.request('create_room', { room: 'archive' })
+  await writer.request('join_room', { room: 'archive' })
+  for (let i = 0; i < 650; i += 50) await Promise.all(Array.from({ length: 50 }, async (_x, k) => await writer.request('message', { room: 'archive', text: `entry ${i + k}` })))
+
+  const page = await signIn(app, 'reader')
+  const asked: URL[] = []
+  page.on('request', (r) => { const u = new URL(r.url()); if (u.pathname === '/threads/archive/messages') asked.push(u) })
+  await page.getByLabel('Join a room').fill('archive')
+  await page.getByRole('button', { name: 'Join', exact: true }).click()
+  const log = page.locator('.room[data-room="archive"] .log')
+  const entry = (n: number): ReturnType<Page['locator']> => log.locator('.msg .text', { hasText: new RegExp(`^entry ${n}$`) })
+  await entry(649).waitFor()
+  const shown = async (): Promise<string[]> => await log.locator('.msg .text').allTextContents()
+  const first = await shown()
+  t.equal(first.length, ROOM_LIMIT, `the newest page only (${ROOM_LIMIT} of 650)`)
+  t.equal(first[0], `entry ${650 - ROOM_LIMIT}`, 'down to the oldest of the page, in order')
+  t.same(asked.map((u) => u.search), [`?limit=${ROOM_LIMIT}`], 'the app asked for that page, not the whole room')
+  const earlier = page.getByRole('button', { name: 'Load earlier messages' })
+  await earlier.click()
+  await entry(650 - 2 * ROOM_LIMIT).waitFor()
+  t.equal((await shown()).length, 2 * ROOM_LIMIT, 'a second page above the first')
+  await earlier.click()
+  await entry(0).waitFor()
+  const all = await shown()
+  t.same(all, Array.from({ length: 650 }, (_x, i) => `entry ${i}`), 'then the rest: every message once, in order')
+  t.equal(await earlier.count(), 0, 'nothing earlier remains: the button is gone')
+  t.same(asked.map((u) => [u.searchParams.get('limit'), u.searchParams.has('before')]), [[`${ROOM_LIMIT}`, false], [`${ROOM_LIMIT}`, true], [`${ROOM_LIMIT}`, true]], 'each page asked for with limit, earlier ones with before')
+  await writer.request('message', { room: 'archive', text: 'entry 650' })
+  await entry(650).waitFor()
+  t.equal((await shown()).length, 651, 'a new message is added, and what was loaded stays')
   await page.context().close()
 })
 

@@ -9,6 +9,7 @@ import type {
   MemorySearchReply,
   ModelList,
   ThreadMessage,
+  ThreadMessagesPage,
   ThreadRecord,
   ThreadTree,
   UpsertDocumentsReply
@@ -72,8 +73,12 @@ export class SkeinClient {
     main: async (): Promise<ThreadRecord> => await this.http.get<ThreadRecord>('/threads/main'),
     get: async (id: string): Promise<ThreadRecord> => await this.http.get<ThreadRecord>(`/threads/${encodeURIComponent(id)}`),
     tree: async (id: string): Promise<ThreadTree> => await this.http.get<ThreadTree>(`/threads/${encodeURIComponent(id)}/tree`),
+    /** Every message after `after` (all of them without it). */
     messages: async (id: string, opts: { after?: number } = {}): Promise<ThreadMessage[]> =>
-      (await this.http.get<{ messages: ThreadMessage[] }>(`/threads/${encodeURIComponent(id)}/messages`, { query: { after: opts.after } })).messages,
+      (await this.http.get<ThreadMessagesPage>(`/threads/${encodeURIComponent(id)}/messages`, { query: { after: opts.after } })).messages,
+    /** The newest `limit` messages (before `before`, when given) and whether older ones remain: a long thread a page at a time. */
+    messagePage: async (id: string, opts: { limit: number, before?: number, after?: number }): Promise<ThreadMessagesPage> =>
+      await this.http.get<ThreadMessagesPage>(`/threads/${encodeURIComponent(id)}/messages`, { query: { limit: opts.limit, before: opts.before, after: opts.after } }),
     createTask: async (body: CreateTaskBody): Promise<ThreadRecord> => await this.http.post<ThreadRecord>('/tasks', { body }),
     cancel: async (id: string): Promise<unknown> => await this.http.post(`/threads/${encodeURIComponent(id)}/cancel`)
   }

@@ -139,6 +139,9 @@ t.test('http: resources answer typed bodies; errors are one class per status wit
   const main = await client.threads.main()
   t.match(main, { id: 'main', kind: 'main', status: 'open' })
   t.match(await client.threads.tree('main'), { id: 'main', children: Array })
+  const all = await client.threads.messages('main')
+  const newest = await client.threads.messagePage('main', { limit: 1 })
+  t.same(newest, { messages: all.slice(-1), more: all.length > 1 }, 'a page of messages: the newest, and whether more remain')
 
   const anonymous = new SkeinClient({ baseURL: funnel, maxRetries: 0 })
   const unauth = await anonymous.threads.main().catch((e: unknown) => e)

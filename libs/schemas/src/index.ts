@@ -31,6 +31,8 @@ export {
   ThreadEventType,
   ThreadKind,
   ThreadMessage,
+  ThreadMessagesPage,
+  ThreadMessagesQuery,
   ThreadRecord,
   ThreadStatus,
   ThreadTree,

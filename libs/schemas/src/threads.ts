@@ -71,6 +71,20 @@ export const ThreadMessage = Type.Object({
 }, { title: 'ThreadMessage' })
 export type ThreadMessage = Static<typeof ThreadMessage>
 
+/** `GET /threads/:id/messages`: all after `after`, or one page of the newest before `before` with `limit`. */
+export const ThreadMessagesQuery = Type.Object({
+  after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Only messages with a higher seq', examples: [39] })),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only messages with a lower seq (the first seq of the page shown, to load the one before it)', examples: [97] })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'At most this many, the newest of the range; `more` says whether older ones remain. Without it, all of the range', examples: [200] }))
+}, { title: 'ThreadMessagesQuery' })
+export type ThreadMessagesQuery = Static<typeof ThreadMessagesQuery>
+
+export const ThreadMessagesPage = Type.Object({
+  messages: Type.Array(ThreadMessage, { description: 'In seq order' }),
+  more: Type.Boolean({ description: 'Older messages in the range were left out by `limit`: ask again with `before` set to the first seq here' })
+}, { title: 'ThreadMessagesPage' })
+export type ThreadMessagesPage = Static<typeof ThreadMessagesPage>
+
 export const ThreadEventType = Type.Union([
   Type.Literal('created'), Type.Literal('status'), Type.Literal('message'), Type.Literal('token'),
   Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled'), Type.Literal('closed')

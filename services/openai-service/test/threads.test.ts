@@ -226,6 +226,32 @@ test('bad input: unknown thread, bad ids, empty tasks', async (t) => {
   t.equal(empty.statusCode, 400)
   t.match(empty.json().error.message, /body\/task/)
   t.equal((await app.inject({ method: 'POST', url: '/threads/nope/messages', headers: auth(), payload: { text: 'hi' } })).statusCode, 404)
+  for (const query of ['limit=0', 'limit=1001', 'before=0', 'limit=ten']) {
+    const bad = await app.inject({ url: `/threads/main/messages?${query}`, headers: auth() })
+    t.equal(bad.statusCode, 400, `messages?${query} is refused`)
+    t.match(bad.json().error.message, /querystring\/(limit|before)/)
+  }
+})
+
+test('a thread\'s messages a page at a time: the newest with limit, earlier ones with before', async (t) => {
+  const { app } = await engine(t)
+  // People talking in a room (as the funnel posts them): no answers in between.
+  const thread = (await app.threads.engine.createConversation({ owner: 'alice' })).record.id
+  for (let i = 0; i < 12; i++) await app.threads.engine.postMessage(thread, `line ${i}`, 'alice', { reply: false })
+  const page = async (query: string): Promise<{ messages: ThreadMessage[], more: boolean }> => await get(app, `/threads/${thread}/messages?${query}`)
+  const texts = (ms: ThreadMessage[]): string[] => ms.map((m) => m.text)
+  const lines = (from: number, to: number): string[] => Array.from({ length: to - from }, (_x, i) => `line ${from + i}`)
+  const newest = await page('limit=5')
+  t.same(texts(newest.messages), lines(7, 12), 'the newest five, in order')
+  t.equal(newest.more, true)
+  const earlier = await page(`limit=5&before=${newest.messages[0]!.seq}`)
+  t.same(texts(earlier.messages), lines(2, 7), 'the five before them')
+  t.equal(earlier.more, true)
+  const first = await page(`limit=5&before=${earlier.messages[0]!.seq}`)
+  t.same([texts(first.messages), first.more], [lines(0, 2), false], 'the first two, and nothing more')
+  const whole = await page('')
+  t.same([texts(whole.messages), whole.more], [lines(0, 12), false], 'without limit: all of them, as before')
+  t.same(texts((await page(`before=${newest.messages[0]!.seq}`)).messages), lines(0, 7), 'before alone: all before it')
 })
 
 test('subtasks of subtasks without end stop at the depth bound; tools are real function calls', async (t) => {

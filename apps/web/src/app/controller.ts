@@ -1,7 +1,7 @@
 import { APIError, ConflictError, ConnectionLostError, SkeinClient, type RealtimeClient } from '@skein/client'
 import type { MemorySearchQuery } from '@skein/schemas'
 import { loadSession, loadSnapshot, saveSession, saveSnapshot } from './persist'
-import { MAIN, answerText, type AppState, type CurrentResponse, type Media, type MediaSlot, type Session } from './state'
+import { MAIN, ROOM_LIMIT, answerText, type AppState, type CurrentResponse, type Media, type MediaSlot, type Session } from './state'
 import type { Store } from './store'
 
 const TYPING_EVERY_MS = 2_500
@@ -201,12 +201,23 @@ export class AppController {
     if (this.historyLoaded.has(room) && !again) return
     this.historyLoaded.add(room)
     try {
-      const messages = await this.client!.threads.messages(room)
-      this.store.dispatch({ type: 'history', room, messages })
+      // The newest page: a room that has lived for months is not loaded whole.
+      const page = await this.client!.threads.messagePage(room, { limit: ROOM_LIMIT })
+      this.store.dispatch({ type: 'history', room, messages: page.messages, earlier: page.more ? page.messages[0]!.seq : null })
     } catch (err) {
       this.historyLoaded.delete(room)
       this.notice(`Loading the messages of ${room} failed: ${describe(err)}`)
     }
+  }
+
+  /** The page of the room's log before the oldest message shown ("Load earlier messages"). */
+  async loadEarlier (room: string): Promise<void> {
+    const before = this.state.rooms[room]?.earlier
+    if (before === null || before === undefined) return
+    await this.busy(`earlier:${room}`, `Loading earlier messages of ${room}`, async () => {
+      const page = await this.client!.threads.messagePage(room, { before, limit: ROOM_LIMIT })
+      this.store.dispatch({ type: 'history', room, messages: page.messages, older: true, earlier: page.more ? page.messages[0]!.seq : null })
+    })
   }
 
   // ── typing ──────────────────────────────────────────────────────────────────────────────────────────────

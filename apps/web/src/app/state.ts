@@ -44,6 +44,13 @@ export interface RoomState {
   messages: Record<string, Message>
   answers: Record<string, Answer>
   info: { kind: ThreadKind, status: ThreadStatus, task: string, private: boolean } | null
+  /** Older messages remain on the server before this seq ("Load earlier messages"); null: none, or none known. */
+  earlier: number | null
+  /**
+   * How many entries the room keeps: the newest ROOM_LIMIT; null, all of them, once the reader asked for earlier
+   * pages (what they loaded stays while they are in the room, new messages included).
+   */
+  keep: number | null
 }
 
 /** Where a response's media was saved: the URL a browser loads it from. */
@@ -127,7 +134,8 @@ export type Action =
   | { type: 'own_message', room: string, clientId: string, user: string, text: string }
   | { type: 'own_message_acked', room: string, clientId: string, id: string, seq: number }
   | { type: 'own_message_failed', room: string, clientId: string, error: string }
-  | { type: 'history', room: string, messages: ThreadMessage[] }
+  /** A page of the room's log: the newest (on join), or `older` ones asked for; `earlier` says what remains before it. */
+  | { type: 'history', room: string, messages: ThreadMessage[], earlier: number | null, older?: boolean }
   | { type: 'llm_token', data: EventData<'llm_token'> }
   | { type: 'llm_complete', data: EventData<'llm_complete'> }
   | { type: 'thread_created', data: EventData<'thread_created'> }
@@ -143,21 +151,24 @@ export type Action =
   | { type: 'collections', names: string[] }
   | { type: 'models', ids: string[] }
 
-const emptyRoom = (id: string): RoomState => ({ id, members: [], typing: {}, messages: {}, answers: {}, info: null })
+const emptyRoom = (id: string): RoomState => ({ id, members: [], typing: {}, messages: {}, answers: {}, info: null, earlier: null, keep: ROOM_LIMIT })
 
 function withRoom (state: AppState, id: string, change: (room: RoomState) => RoomState): AppState {
   const room = state.rooms[id] ?? emptyRoom(id)
   return { ...state, rooms: { ...state.rooms, [id]: trim(change(room)) } }
 }
 
-/** Keeps the newest ROOM_LIMIT entries of a room. */
+/** Keeps the newest entries of a room (see `keep`); what it drops can be loaded again ("Load earlier messages"). */
 function trim (room: RoomState): RoomState {
+  if (room.keep === null) return room
   const ids = Object.keys(room.messages).length + Object.keys(room.answers).length
-  if (ids <= ROOM_LIMIT) return room
-  const cut = logOf(room)[ids - ROOM_LIMIT]!.seq
+  // A room saved (in a page's snapshot) before `keep` existed keeps ROOM_LIMIT.
+  const limit = room.keep ?? ROOM_LIMIT
+  if (ids <= limit) return room
+  const cut = logOf(room)[ids - limit]!.seq
   const keep = <T extends { seq: number | null }>(rec: Record<string, T>): Record<string, T> =>
     Object.fromEntries(Object.entries(rec).filter(([, v]) => v.seq === null || v.seq >= cut))
-  return { ...room, messages: keep(room.messages), answers: keep(room.answers) }
+  return { ...room, messages: keep(room.messages), answers: keep(room.answers), earlier: cut }
 }
 
 export type LogEntry = { kind: 'message', seq: number, message: Message } | { kind: 'answer', seq: number, answer: Answer }
@@ -276,7 +287,7 @@ export function reduce (state: AppState, action: Action): AppState {
       })
     case 'history':
       return withRoom(state, action.room, (r) => {
-        let next = r
+        let next: RoomState = { ...r, earlier: action.earlier, keep: action.older ? null : r.keep }
         for (const m of action.messages) {
           if (m.role === 'assistant') {
             if (!next.answers[m.id]?.text) {

@@ -14,6 +14,8 @@ export function Room () {
   const entries = useMemo(() => (room ? logOf(room) : []), [room])
   const members = room?.members ?? EMPTY
   const typists = Object.keys(room?.typing ?? {}).filter((u) => u !== me)
+  const controller = useController()
+  const loadingEarlier = useAppState((s) => s.busy[`earlier:${s.currentRoom}`] === true)
   const logRef = useRef<HTMLOListElement>(null)
   const atBottom = useRef(true)
 
@@ -35,6 +37,13 @@ export function Room () {
         className="log" ref={logRef} aria-label={`Messages in ${roomId}`} tabIndex={0}
         onScroll={(e) => { const el = e.currentTarget; atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40 }}
       >
+        {room?.earlier != null && (
+          <li className="log-earlier">
+            <button type="button" className="link" disabled={loadingEarlier} onClick={() => { void controller.loadEarlier(roomId) }}>
+              {loadingEarlier ? 'Loading earlier messages…' : 'Load earlier messages'}
+            </button>
+          </li>
+        )}
         {entries.length === 0 && <li className="log-empty">No messages yet.</li>}
         {entries.map((e) => e.kind === 'message'
           ? <MessageItem key={e.message.id} m={e.message} me={me} />

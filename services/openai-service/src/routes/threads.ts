@@ -4,7 +4,7 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { Type } from 'typebox'
 import { THREADS_STREAM, onStalled, subjects } from '@skein/bus'
 import { startEventStream } from '@skein/kit'
-import { CreateTaskBody, ErrorBody, PostMessageBody, ThreadMessage, ThreadRecord, ThreadStatus, ThreadTree, type ThreadEventPayload } from '@skein/schemas'
+import { CreateTaskBody, ErrorBody, PostMessageBody, ThreadMessage, ThreadMessagesPage, ThreadMessagesQuery, ThreadRecord, ThreadStatus, ThreadTree, type ThreadEventPayload } from '@skein/schemas'
 import { MAIN_THREAD, canAccess } from '../threads/engine.js'
 
 const user = (request: FastifyRequest): string => request.user ?? 'unknown'
@@ -63,7 +63,8 @@ const messagesExample = {
       finishReason: 'stop',
       usage: { promptTokens: 96, completionTokens: 54 }
     }
-  ]
+  ],
+  more: true
 }
 const eventsExample = 'id: 42\nevent: token\ndata: {"type":"token","thread":"main","ts":"2025-11-24T16:01:00.210Z","data":{"messageId":"reply-m-6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f","index":0,"token":"[simulated]"},"seq":42}\n\n'
 
@@ -109,15 +110,19 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/threads/:id/messages', {
     schema: {
       tags: ['threads'],
-      summary: 'The thread\'s messages after a sequence number',
+      summary: 'The thread\'s messages: all after a sequence number, or a page of the newest (limit), older pages with before',
+      description: 'A long thread is shown a page at a time: `?limit=200` gives its newest 200 messages and `more`; `?before=<the first seq shown>&limit=200` the 200 before them.',
       security: [{ bearerAuth: [] }],
       params: ThreadId,
-      querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, default: 0, examples: [39] })) }),
-      response: { 200: Type.Object({ messages: Type.Array(ThreadMessage) }, { examples: [messagesExample] }), ...errors }
+      querystring: ThreadMessagesQuery,
+      response: { 200: { ...ThreadMessagesPage, examples: [messagesExample] }, ...errors }
     }
   }, async (request) => {
     await engine.getFor(request.params.id, user(request))
-    return { messages: await log.messages(request.params.id, request.query.after ?? 0) }
+    const { after = 0, before, limit } = request.query
+    if (limit !== undefined) return await log.page(request.params.id, { after, limit, ...(before !== undefined ? { before } : {}) })
+    const messages = await log.messages(request.params.id, after)
+    return { messages: before === undefined ? messages : messages.filter((m) => m.seq < before), more: false }
   })
 
   fastify.post('/threads/:id/messages', {

@@ -1,8 +1,8 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import { THREADS_STREAM, busHeaders, lastSeqOn, patiently, readRange, subjects } from '@skein/bus'
-import type { ThreadEvent, ThreadEventPayload, ThreadEventType, ThreadMessage } from '@skein/schemas'
+import type { ThreadEvent, ThreadEventPayload, ThreadEventType, ThreadMessage, ThreadMessagesPage } from '@skein/schemas'
 
-/** The first window `recentMessages` reads: this many stream seqs per message it needs. */
+/** The first window a read of a thread's last messages covers: this many stream seqs per message it needs. */
 const RECENT_SPAN_PER_MESSAGE = 50
 
 /**
@@ -45,16 +45,39 @@ export class ThreadLog {
 
   /**
    * What an answer to the message at `seq` reads: at least the `count` messages up to and including it (all,
-   * when the thread has fewer) and every message after it, in order. A long-lived thread is not read whole:
-   * the read starts a little before `seq` and, while it holds too few messages, again four times further back.
+   * when the thread has fewer) and every message after it, in order.
    */
   async recentMessages (thread: string, seq: number, count: number): Promise<ThreadMessage[]> {
+    return await this.readBack(thread, seq, count, 0)
+  }
+
+  /**
+   * The newest `limit` messages with after < seq < before (before: the end of the thread), in order, and whether
+   * older ones in that range were left out.
+   */
+  async page (thread: string, opts: { after?: number, before?: number, limit: number }): Promise<ThreadMessagesPage> {
+    const after = opts.after ?? 0
+    const last = opts.before === undefined
+      ? await patiently(async () => await lastSeqOn(this.jsm, THREADS_STREAM, [subjects.threadEvent(thread, 'message')]), this.retryMs)
+      : opts.before - 1
+    if (last <= after) return { messages: [], more: false }
+    // One more than the page: whether it is there says whether older messages remain.
+    const read = (await this.readBack(thread, last, opts.limit + 1, after)).filter((m) => m.seq <= last)
+    return { messages: read.slice(-opts.limit), more: read.length > opts.limit }
+  }
+
+  /**
+   * The thread's messages after a start that moves back from `seq` until the read holds `count` messages up to
+   * `seq`, or reaches `floor`. A long-lived thread is not read whole: the first read starts a little before
+   * `seq`, each next one four times further back.
+   */
+  private async readBack (thread: string, seq: number, count: number, floor: number): Promise<ThreadMessage[]> {
     // Other threads' events and tokens share the stream's seqs: a thread's messages are spread thin in it.
     let span = count * RECENT_SPAN_PER_MESSAGE
     for (;;) {
-      const after = Math.max(0, seq - span)
+      const after = Math.max(floor, seq - span)
       const messages = await this.messages(thread, after)
-      if (after === 0 || messages.filter((m) => m.seq <= seq).length >= count) return messages
+      if (after === floor || messages.filter((m) => m.seq <= seq).length >= count) return messages
       span *= 4
     }
   }
