@@ -121,8 +121,7 @@ const threads: FastifyPluginAsyncTypebox = async (fastify) => {
     await engine.getFor(request.params.id, user(request))
     const { after = 0, before, limit } = request.query
     if (limit !== undefined) return await log.page(request.params.id, { after, limit, ...(before !== undefined ? { before } : {}) })
-    const messages = await log.messages(request.params.id, after)
-    return { messages: before === undefined ? messages : messages.filter((m) => m.seq < before), more: false }
+    return { messages: await log.messages(request.params.id, after, before === undefined ? Infinity : before - 1), more: false }
   })
 
   fastify.post('/threads/:id/messages', {

@@ -27,19 +27,19 @@ export class ThreadLog {
     return opts.msgID ? await patiently(publish, this.retryMs) : await publish()
   }
 
-  /** The thread's events after `afterSeq` (all when 0), optionally of one type, in order. */
-  async read (thread: string, afterSeq = 0, type?: ThreadEventType): Promise<ThreadEvent[]> {
+  /** The thread's events after `afterSeq` (all when 0) and up to `upTo` (the end when absent), optionally of one type, in order. */
+  async read (thread: string, afterSeq = 0, type?: ThreadEventType, upTo = Infinity): Promise<ThreadEvent[]> {
     const filter = type ? subjects.threadEvent(thread, type) : subjects.threadEvents(thread)
     return await patiently(async () => {
       const last = await lastSeqOn(this.jsm, THREADS_STREAM, type ? [filter] : subjects.threadEventSubjects(thread))
       const out: ThreadEvent[] = []
-      await readRange(this.js, THREADS_STREAM, filter, afterSeq, last, (m) => { out.push({ ...(m.json<ThreadEventPayload>()), seq: m.seq }) })
+      await readRange(this.js, THREADS_STREAM, filter, afterSeq, Math.min(last, upTo), (m) => { out.push({ ...(m.json<ThreadEventPayload>()), seq: m.seq }) })
       return out
     }, this.retryMs)
   }
 
-  async messages (thread: string, afterSeq = 0): Promise<ThreadMessage[]> {
-    const events = await this.read(thread, afterSeq, 'message')
+  async messages (thread: string, afterSeq = 0, upTo = Infinity): Promise<ThreadMessage[]> {
+    const events = await this.read(thread, afterSeq, 'message', upTo)
     return events.map((e) => ({ ...(e.data as Omit<ThreadMessage, 'seq'>), seq: e.seq }))
   }
 
@@ -62,21 +62,21 @@ export class ThreadLog {
       : opts.before - 1
     if (last <= after) return { messages: [], more: false }
     // One more than the page: whether it is there says whether older messages remain.
-    const read = (await this.readBack(thread, last, opts.limit + 1, after)).filter((m) => m.seq <= last)
+    const read = await this.readBack(thread, last, opts.limit + 1, after, last)
     return { messages: read.slice(-opts.limit), more: read.length > opts.limit }
   }
 
   /**
    * The thread's messages after a start that moves back from `seq` until the read holds `count` messages up to
-   * `seq`, or reaches `floor`. A long-lived thread is not read whole: the first read starts a little before
-   * `seq`, each next one four times further back.
+   * `seq`, or reaches `floor`; up to `upTo` (the end when absent). A long-lived thread is not read whole: the
+   * first read starts a little before `seq`, each next one four times further back.
    */
-  private async readBack (thread: string, seq: number, count: number, floor: number): Promise<ThreadMessage[]> {
+  private async readBack (thread: string, seq: number, count: number, floor: number, upTo = Infinity): Promise<ThreadMessage[]> {
     // Other threads' events and tokens share the stream's seqs: a thread's messages are spread thin in it.
     let span = count * RECENT_SPAN_PER_MESSAGE
     for (;;) {
       const after = Math.max(floor, seq - span)
-      const messages = await this.messages(thread, after)
+      const messages = await this.messages(thread, after, upTo)
       if (after === floor || messages.filter((m) => m.seq <= seq).length >= count) return messages
       span *= 4
     }
