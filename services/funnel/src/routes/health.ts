@@ -6,12 +6,20 @@ import { StackHealth, type DependencyHealth, type ServiceHealth } from '@skein/s
  * `GET /health`: the whole stack as the edge sees it — the funnel itself, both services, NATS and the Chroma
  * server (as the chroma-service reports it). 200 when all are up, 503 with `down` naming the rest.
  */
+const isHealthReport = (body: unknown): body is ServiceHealth =>
+  typeof body === 'object' && body !== null && typeof (body as { status?: unknown }).status === 'string' &&
+  ((body as { dependencies?: unknown }).dependencies === undefined || typeof (body as { dependencies?: unknown }).dependencies === 'object')
+
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
   const { OPENAI_SERVICE_URL, CHROMA_SERVICE_URL, HEALTH_TIMEOUT_MS } = fastify.config
 
-  async function service (url: string, requestId: string): Promise<{ check: DependencyHealth, report?: ServiceHealth }> {
+  /** A service's own `/health`; whatever else answers there (a wrong URL in the config) counts as down, saying so. */
+  async function service (url: string, variable: string, requestId: string): Promise<{ check: DependencyHealth, report?: ServiceHealth }> {
     try {
-      const res = await getJson<ServiceHealth>(`${url}/health`, { requestId, timeoutMs: HEALTH_TIMEOUT_MS })
+      const res = await getJson<unknown>(`${url}/health`, { requestId, timeoutMs: HEALTH_TIMEOUT_MS })
+      if (!isHealthReport(res.body)) {
+        return { check: { status: 'down', latencyMs: res.latencyMs, message: `${url} answered ${res.status}, but not with a Skein service's health: check ${variable}` } }
+      }
       const report = res.body
       const down = Object.entries(report.dependencies ?? {}).filter(([, d]) => d.status !== 'up').map(([n]) => n)
       return {
@@ -25,7 +33,8 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     } catch (err) {
       const timedOut = err instanceof Error && err.name === 'TimeoutError'
-      return { check: { status: 'down', message: timedOut ? `no answer within ${HEALTH_TIMEOUT_MS} ms` : 'not reachable' } }
+      const notJson = err instanceof SyntaxError
+      return { check: { status: 'down', message: timedOut ? `no answer within ${HEALTH_TIMEOUT_MS} ms` : notJson ? `${url} answered, but not with JSON: check ${variable}` : 'not reachable' } }
     }
   }
 
@@ -39,12 +48,12 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const [self, openai, chroma, realtime] = await Promise.all([
       fastify.health.report(),
-      service(OPENAI_SERVICE_URL, request.id),
-      service(CHROMA_SERVICE_URL, request.id),
+      service(OPENAI_SERVICE_URL, 'OPENAI_SERVICE_URL', request.id),
+      service(CHROMA_SERVICE_URL, 'CHROMA_SERVICE_URL', request.id),
       fastify.realtime.stats()
     ])
     const nats = self.dependencies.nats ?? { status: 'down' as const, message: 'not checked' }
-    const chromadb = chroma.report?.dependencies.chromadb ?? { status: 'down' as const, message: 'unknown: the chroma-service is not reachable' }
+    const chromadb = chroma.report?.dependencies?.chromadb ?? { status: 'down' as const, message: 'unknown: the chroma-service is not reachable' }
     const services = {
       funnel: { status: 'up' as const, details: { version: self.version, instance: self.instance } },
       openai: openai.check,
