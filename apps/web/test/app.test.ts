@@ -245,18 +245,28 @@ t.test('a long room opens on its newest messages; earlier ones load a page at a 
   t.equal(first[0], `entry ${650 - ROOM_LIMIT}`, 'down to the oldest of the page, in order')
   t.same(asked.map((u) => u.search), [`?limit=${ROOM_LIMIT}`], 'the app asked for that page, not the whole room')
   const earlier = page.getByRole('button', { name: 'Load earlier messages' })
+  // New messages arrive while the earlier page is on its way: none of the messages shown may be lost to make room.
+  let held = false
+  await page.route(/\/threads\/archive\/messages\?.*before=/, async (route) => {
+    if (!held) {
+      held = true
+      for (let i = 650; i < 655; i++) await writer.request('message', { room: 'archive', text: `entry ${i}` })
+      await entry(654).waitFor()
+    }
+    await route.continue()
+  })
   await earlier.click()
   await entry(650 - 2 * ROOM_LIMIT).waitFor()
-  t.equal((await shown()).length, 2 * ROOM_LIMIT, 'a second page above the first')
+  t.equal((await shown()).length, 2 * ROOM_LIMIT + 5, 'a second page above the first, and the five that came meanwhile')
   await earlier.click()
   await entry(0).waitFor()
   const all = await shown()
-  t.same(all, Array.from({ length: 650 }, (_x, i) => `entry ${i}`), 'then the rest: every message once, in order')
+  t.same(all, Array.from({ length: 655 }, (_x, i) => `entry ${i}`), 'then the rest: every message once, in order, no gap')
   t.equal(await earlier.count(), 0, 'nothing earlier remains: the button is gone')
   t.same(asked.map((u) => [u.searchParams.get('limit'), u.searchParams.has('before')]), [[`${ROOM_LIMIT}`, false], [`${ROOM_LIMIT}`, true], [`${ROOM_LIMIT}`, true]], 'each page asked for with limit, earlier ones with before')
-  await writer.request('message', { room: 'archive', text: 'entry 650' })
-  await entry(650).waitFor()
-  t.equal((await shown()).length, 651, 'a new message is added, and what was loaded stays')
+  await writer.request('message', { room: 'archive', text: 'entry 655' })
+  await entry(655).waitFor()
+  t.equal((await shown()).length, 656, 'a new message is added, and what was loaded stays')
   await page.context().close()
 })
 

@@ -139,9 +139,14 @@ t.test('http: resources answer typed bodies; errors are one class per status wit
   const main = await client.threads.main()
   t.match(main, { id: 'main', kind: 'main', status: 'open' })
   t.match(await client.threads.tree('main'), { id: 'main', children: Array })
-  const all = await client.threads.messages('main')
-  const newest = await client.threads.messagePage('main', { limit: 1 })
-  t.same(newest, { messages: all.slice(-1), more: all.length > 1 }, 'a page of messages: the newest, and whether more remain')
+  // Pages of a thread's messages, bounded by `before` (answers may still be arriving after it).
+  const { token } = await new SkeinClient({ baseURL: funnel }).auth.token('dora')
+  const posted = await fetch(`${funnel}/threads/main/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a line to page through' }) })
+  const { seq } = await posted.json() as { seq: number }
+  const upTo = (await client.threads.messages('main')).filter((m) => m.seq <= seq)
+  t.equal(upTo.at(-1)?.text, 'a line to page through')
+  t.same(await client.threads.messagePage('main', { limit: 1, before: seq + 1 }), { messages: upTo.slice(-1), more: upTo.length > 1 }, 'the newest message before a seq, and whether more remain')
+  t.same(await client.threads.messagePage('main', { limit: upTo.length, before: seq + 1 }), { messages: upTo, more: false }, 'a page as long as the thread: all of it')
 
   const anonymous = new SkeinClient({ baseURL: funnel, maxRetries: 0 })
   const unauth = await anonymous.threads.main().catch((e: unknown) => e)

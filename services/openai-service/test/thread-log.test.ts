@@ -71,4 +71,5 @@ t.test('page: the newest messages of a range, and whether older ones remain', as
   t.same(texts(ranged.messages), texts(all.slice(101, 120)), 'between after and before')
   t.equal(ranged.more, false)
   t.same(await log.page('nobody', { limit: 10 }), { messages: [], more: false }, 'a thread without messages')
+  t.same(await log.page('busy', { before: Number.MAX_SAFE_INTEGER, limit: 5 }), { messages: all.slice(595), more: true }, 'before far past the end: the newest page, at once')
 })

@@ -214,6 +214,8 @@ export class AppController {
   async loadEarlier (room: string): Promise<void> {
     const before = this.state.rooms[room]?.earlier
     if (before === null || before === undefined) return
+    // Messages arriving while the page loads must not cut the room's oldest ones: that would leave a gap above them.
+    this.store.dispatch({ type: 'keep_all', room })
     await this.busy(`earlier:${room}`, `Loading earlier messages of ${room}`, async () => {
       const page = await this.client!.threads.messagePage(room, { before, limit: ROOM_LIMIT })
       this.store.dispatch({ type: 'history', room, messages: page.messages, older: true, earlier: page.more ? page.messages[0]!.seq : null })

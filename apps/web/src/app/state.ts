@@ -136,6 +136,8 @@ export type Action =
   | { type: 'own_message_failed', room: string, clientId: string, error: string }
   /** A page of the room's log: the newest (on join), or `older` ones asked for; `earlier` says what remains before it. */
   | { type: 'history', room: string, messages: ThreadMessage[], earlier: number | null, older?: boolean }
+  /** The reader asked for earlier messages: from now on the room keeps all it holds (nothing is cut meanwhile). */
+  | { type: 'keep_all', room: string }
   | { type: 'llm_token', data: EventData<'llm_token'> }
   | { type: 'llm_complete', data: EventData<'llm_complete'> }
   | { type: 'thread_created', data: EventData<'thread_created'> }
@@ -285,9 +287,13 @@ export function reduce (state: AppState, action: Action): AppState {
         if (!local) return r
         return { ...r, messages: { ...r.messages, [local.id]: { ...local, pending: false, failed: action.error } } }
       })
+    case 'keep_all':
+      return withRoom(state, action.room, (r) => ({ ...r, keep: null }))
     case 'history':
       return withRoom(state, action.room, (r) => {
-        let next: RoomState = { ...r, earlier: action.earlier, keep: action.older ? null : r.keep }
+        // A newest page (a join, a reload after a gap) leaves alone what the reader already loaded further back.
+        const earlier = action.older || r.keep !== null ? action.earlier : r.earlier
+        let next: RoomState = { ...r, earlier, keep: action.older ? null : r.keep }
         for (const m of action.messages) {
           if (m.role === 'assistant') {
             if (!next.answers[m.id]?.text) {

@@ -2,8 +2,12 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import { THREADS_STREAM, busHeaders, lastSeqOn, patiently, readRange, subjects } from '@skein/bus'
 import type { ThreadEvent, ThreadEventPayload, ThreadEventType, ThreadMessage, ThreadMessagesPage } from '@skein/schemas'
 
-/** The first window a read of a thread's last messages covers: this many stream seqs per message it needs. */
-const RECENT_SPAN_PER_MESSAGE = 50
+/**
+ * The first window a read of a thread's last messages covers: this many stream seqs per message it needs. Where
+ * people talk, a thread's messages lie close together and the first read holds them at no more than this many
+ * times the cost; where answers stream between them (a token is an event), the window grows until it does.
+ */
+const FIRST_SPAN_PER_MESSAGE = 4
 
 /**
  * A thread's log in the `SKEIN_THREADS` stream: lifecycle events, messages and tokens on
@@ -57,9 +61,8 @@ export class ThreadLog {
    */
   async page (thread: string, opts: { after?: number, before?: number, limit: number }): Promise<ThreadMessagesPage> {
     const after = opts.after ?? 0
-    const last = opts.before === undefined
-      ? await patiently(async () => await lastSeqOn(this.jsm, THREADS_STREAM, [subjects.threadEvent(thread, 'message')]), this.retryMs)
-      : opts.before - 1
+    const newest = await patiently(async () => await lastSeqOn(this.jsm, THREADS_STREAM, [subjects.threadEvent(thread, 'message')]), this.retryMs)
+    const last = opts.before === undefined ? newest : Math.min(newest, opts.before - 1)
     if (last <= after) return { messages: [], more: false }
     // One more than the page: whether it is there says whether older messages remain.
     const read = await this.readBack(thread, last, opts.limit + 1, after, last)
@@ -73,7 +76,7 @@ export class ThreadLog {
    */
   private async readBack (thread: string, seq: number, count: number, floor: number, upTo = Infinity): Promise<ThreadMessage[]> {
     // Other threads' events and tokens share the stream's seqs: a thread's messages are spread thin in it.
-    let span = count * RECENT_SPAN_PER_MESSAGE
+    let span = count * FIRST_SPAN_PER_MESSAGE
     for (;;) {
       const after = Math.max(floor, seq - span)
       const messages = await this.messages(thread, after, upTo)
