@@ -22,20 +22,20 @@ export const BaseConfig = Type.Object({
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000, description: 'Time allowed to finish in-flight work on SIGTERM/SIGINT before exiting' }),
   TRUST_PROXY: Type.String({
     default: '',
-    pattern: '^\\s*(\\d+|[0-9A-Za-z.:/]+(\\s*,\\s*[0-9A-Za-z.:/]+)*)?\\s*$',
-    description: 'The reverse proxies in front of this service, whose X-Forwarded-For is believed: their addresses or CIDR ranges (or loopback, linklocal, uniquelocal), comma separated, or a number of hops. Empty: the connection\'s own address is the client\'s'
+    pattern: '^\\s*([0-9A-Za-z.:/]+(\\s*,\\s*[0-9A-Za-z.:/]+)*)?\\s*$',
+    description: 'The reverse proxies in front of this service, whose X-Forwarded-For is believed: their addresses or CIDR ranges (or loopback, linklocal, uniquelocal), comma separated. Empty: the connection\'s own address is the client\'s'
   })
 })
 export type BaseConfig = Static<typeof BaseConfig>
 
 /**
- * TRUST_PROXY as Fastify's `trustProxy`: false when empty, a hop count, or the proxies' addresses. Trusting
- * every sender is not offered: any client could then name any address and escape its per-address limits.
+ * TRUST_PROXY as Fastify's `trustProxy`: false when empty, else the proxies' addresses. Neither "trust every
+ * sender" nor a hop count is offered: with either, a client that reaches the service directly could name any
+ * address in X-Forwarded-For and escape its per-address limits.
  */
-export function trustProxy (value: string): false | number | string[] {
+export function trustProxy (value: string): false | string[] {
   const v = value.trim()
   if (v === '') return false
-  if (/^\d+$/.test(v)) return Number(v)
   const proxies = v.split(',').map((s) => s.trim()).filter(Boolean)
   for (const p of proxies) {
     const [address = '', bits, ...rest] = p.split('/')

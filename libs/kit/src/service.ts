@@ -86,7 +86,7 @@ export async function buildService (def: ServiceDefinition, app: FastifyPluginAs
     bodyLimit: config.BODY_LIMIT,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
-    trustProxy: trustProxy(config.TRUST_PROXY) as FastifyServerOptions['trustProxy'],
+    trustProxy: trustProxy(config.TRUST_PROXY),
     requestIdHeader: false,
     genReqId,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

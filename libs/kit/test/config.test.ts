@@ -36,11 +36,10 @@ test('empty strings count as unset', async (t) => {
   t.equal(config.PORT, 8001)
 })
 
-test('TRUST_PROXY: off when empty, a hop count, or the proxies\' addresses; anything else names the variable', async (t) => {
+test('TRUST_PROXY: off when empty, or the proxies\' addresses; anything else (a hop count too) names the variable', async (t) => {
   t.equal(trustProxy(''), false)
-  t.equal(trustProxy(' 2 '), 2)
   t.same(trustProxy('loopback, 10.0.0.0/8,192.168.1.7, fd00::/8'), ['loopback', '10.0.0.0/8', '192.168.1.7', 'fd00::/8'])
-  for (const bad of ['true', '10.0.0.0/33', '10.0.0.1/8/8', 'proxy.example']) {
+  for (const bad of ['true', '2', '10.0.0.0/33', '10.0.0.1/8/8', 'proxy.example']) {
     const err = t.throws(() => trustProxy(bad), `"${bad}" is refused`) as ConfigError
     t.same(err.variables, ['TRUST_PROXY'])
     t.match(err.message, new RegExp(`names "${bad.replace(/[./]/g, '\\$&')}", which is not an IP address`))
