@@ -127,15 +127,15 @@ test('/health: a URL that reaches something else than a Skein service is down, n
     res.end(body)
     return true
   }
+  const otherApi = await upstream(t, 'another API', answer('application/json', JSON.stringify({ status: 'ok' })))
   const webServer = await upstream(t, 'a web server', answer('text/html', '<html>hello</html>'))
-  const otherApi = await upstream(t, 'another API', answer('application/json', JSON.stringify({ hello: 'world', dependencies: null })))
-  const { url } = await build(t, { NATS_URL: (await nats(t)).url, OPENAI_SERVICE_URL: webServer.url, CHROMA_SERVICE_URL: otherApi.url, HEALTH_TIMEOUT_MS: '500' })
+  const { url } = await build(t, { NATS_URL: (await nats(t)).url, OPENAI_SERVICE_URL: otherApi.url, CHROMA_SERVICE_URL: webServer.url, HEALTH_TIMEOUT_MS: '500' })
   const res = await fetch(`${url}/health`)
   t.equal(res.status, 503, 'degraded, not a crash')
   const body = await res.json() as { down: string[], services: Record<string, { status: string, message?: string }> }
   t.same(body.down, ['openai', 'chroma', 'chromadb'])
-  t.match(body.services.openai, { status: 'down', message: /answered, but not with JSON: check OPENAI_SERVICE_URL/ })
-  t.match(body.services.chroma, { status: 'down', message: /answered 200, but not with a Skein service's health: check CHROMA_SERVICE_URL/ })
+  t.match(body.services.openai, { status: 'down', message: /answered 200, but not with a Skein service's health: check OPENAI_SERVICE_URL/ }, 'another API\'s {"status":"ok"} is not taken for the openai-service')
+  t.match(body.services.chroma, { status: 'down', message: /answered, but not with JSON: check CHROMA_SERVICE_URL/ })
 })
 
 test('/health names NATS when it is down', async (t) => {

@@ -1,27 +1,27 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { getJson } from '@skein/kit'
-import { StackHealth, type DependencyHealth, type ServiceHealth } from '@skein/schemas'
+import { Value } from 'typebox/value'
+import { ServiceHealth, StackHealth, type DependencyHealth } from '@skein/schemas'
 
 /**
  * `GET /health`: the whole stack as the edge sees it — the funnel itself, both services, NATS and the Chroma
  * server (as the chroma-service reports it). 200 when all are up, 503 with `down` naming the rest.
  */
-const isHealthReport = (body: unknown): body is ServiceHealth =>
-  typeof body === 'object' && body !== null && typeof (body as { status?: unknown }).status === 'string' &&
-  ((body as { dependencies?: unknown }).dependencies === undefined || typeof (body as { dependencies?: unknown }).dependencies === 'object')
-
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
   const { OPENAI_SERVICE_URL, CHROMA_SERVICE_URL, HEALTH_TIMEOUT_MS } = fastify.config
 
-  /** A service's own `/health`; whatever else answers there (a wrong URL in the config) counts as down, saying so. */
+  /**
+   * A service's own `/health`. Whatever else answers there (another API's `{"status":"ok"}`, a web page: a wrong
+   * URL in the config) counts as down, naming the setting to check.
+   */
   async function service (url: string, variable: string, requestId: string): Promise<{ check: DependencyHealth, report?: ServiceHealth }> {
     try {
       const res = await getJson<unknown>(`${url}/health`, { requestId, timeoutMs: HEALTH_TIMEOUT_MS })
-      if (!isHealthReport(res.body)) {
+      if (!Value.Check(ServiceHealth, res.body)) {
         return { check: { status: 'down', latencyMs: res.latencyMs, message: `${url} answered ${res.status}, but not with a Skein service's health: check ${variable}` } }
       }
       const report = res.body
-      const down = Object.entries(report.dependencies ?? {}).filter(([, d]) => d.status !== 'up').map(([n]) => n)
+      const down = Object.entries(report.dependencies).filter(([, d]) => d.status !== 'up').map(([n]) => n)
       return {
         check: {
           status: res.status === 200 && report.status === 'ok' ? 'up' : 'down',
@@ -53,7 +53,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
       fastify.realtime.stats()
     ])
     const nats = self.dependencies.nats ?? { status: 'down' as const, message: 'not checked' }
-    const chromadb = chroma.report?.dependencies?.chromadb ?? { status: 'down' as const, message: 'unknown: the chroma-service is not reachable' }
+    const chromadb = chroma.report?.dependencies.chromadb ?? { status: 'down' as const, message: 'unknown: the chroma-service is not reachable' }
     const services = {
       funnel: { status: 'up' as const, details: { version: self.version, instance: self.instance } },
       openai: openai.check,
