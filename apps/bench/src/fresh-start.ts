@@ -86,6 +86,10 @@ export async function freshStart (): Promise<void> {
     progress('fresh-start: npm start')
     const started = performance.now()
     const npm = spawn('npm', ['start'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    // In a process group of its own, npm start is not among the bench's children that die with it: if the bench
+    // is stopped (Ctrl-C, a signal), the whole group goes too.
+    const killGroup = (): void => { try { process.kill(-npm.pid!, 'SIGKILL') } catch { /* already gone */ } }
+    process.once('exit', killGroup)
     let out = ''
     const phases: Array<{ at: number, step: string }> = []
     const read = (chunk: Buffer): void => {
@@ -127,6 +131,7 @@ export async function freshStart (): Promise<void> {
       left = left.filter(alive)
     }
     const stopS = (performance.now() - stopStarted) / 1000
+    if (left.length === 0) process.off('exit', killGroup)
     const leftNames = left.map((pid) => {
       try {
         return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 100)}`
