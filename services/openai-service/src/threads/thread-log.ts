@@ -5,7 +5,7 @@ import type { ThreadEvent, ThreadEventPayload, ThreadEventType, ThreadMessage, T
 /**
  * The first window a read of a thread's last messages covers: this many stream seqs per message it needs. Where
  * people talk, a thread's messages lie close together and the first read holds them at no more than this many
- * times the cost; where answers stream between them (a token is an event), the window grows until it does.
+ * times the cost; where answers stream between them (a token is an event), a second read reaches further.
  */
 const FIRST_SPAN_PER_MESSAGE = 4
 
@@ -72,7 +72,8 @@ export class ThreadLog {
   /**
    * The thread's messages after a start that moves back from `seq` until the read holds `count` messages up to
    * `seq`, or reaches `floor`; up to `upTo` (the end when absent). A long-lived thread is not read whole: the
-   * first read starts a little before `seq`, each next one four times further back.
+   * first read starts a little before `seq`; a next one (rarely more than one) as far back as the density of
+   * messages seen so far says the rest lies.
    */
   private async readBack (thread: string, seq: number, count: number, floor: number, upTo = Infinity): Promise<ThreadMessage[]> {
     // Other threads' events and tokens share the stream's seqs: a thread's messages are spread thin in it.
@@ -80,8 +81,10 @@ export class ThreadLog {
     for (;;) {
       const after = Math.max(floor, seq - span)
       const messages = await this.messages(thread, after, upTo)
-      if (after === floor || messages.filter((m) => m.seq <= seq).length >= count) return messages
-      span *= 4
+      const found = messages.filter((m) => m.seq <= seq).length
+      if (after === floor || found >= count) return messages
+      // As far back again as the messages found so far say the rest lies, and half as far more.
+      span = found === 0 ? span * 8 : Math.ceil(span * (count / found) * 1.5)
     }
   }
 
