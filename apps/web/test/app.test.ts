@@ -267,6 +267,29 @@ t.test('a long room opens on its newest messages; earlier ones load a page at a 
   await writer.request('message', { room: 'archive', text: 'entry 655' })
   await entry(655).waitFor()
   t.equal((await shown()).length, 656, 'a new message is added, and what was loaded stays')
+
+  // Leaving while an earlier page is on its way: the page is dropped, and a later join starts afresh.
+  const join = async (): Promise<void> => {
+    await page.getByLabel('Join a room').fill('archive')
+    await page.getByRole('button', { name: 'Join', exact: true }).click()
+    await entry(655).waitFor()
+  }
+  const joined = page.locator('.room-button', { hasText: /^archive$/ })
+  await page.getByRole('button', { name: 'Leave archive' }).click()
+  await joined.waitFor({ state: 'detached' })
+  await join()
+  await page.unroute(/\/threads\/archive\/messages\?.*before=/)
+  await page.route(/\/threads\/archive\/messages\?.*before=/, async (route) => {
+    await page.getByRole('button', { name: 'Leave archive' }).click()
+    await joined.waitFor({ state: 'detached' })
+    await route.continue()
+  })
+  await earlier.click()
+  await page.waitForResponse(/\/threads\/archive\/messages\?.*before=/)
+  await page.waitForTimeout(300)
+  t.equal(await joined.count(), 0, 'the room stays left when its page arrives')
+  await join()
+  t.equal((await shown()).length, ROOM_LIMIT, 'joined again: the newest page only, nothing of the page that came late')
   await page.context().close()
 })
 

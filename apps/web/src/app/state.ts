@@ -287,13 +287,16 @@ export function reduce (state: AppState, action: Action): AppState {
         if (!local) return r
         return { ...r, messages: { ...r.messages, [local.id]: { ...local, pending: false, failed: action.error } } }
       })
+    // A page that arrives after its room was left is dropped (it would bring the room back as a ghost).
     case 'keep_all':
+      if (!state.rooms[action.room]) return state
       return withRoom(state, action.room, (r) => ({ ...r, keep: null }))
     case 'history':
+      if (!state.rooms[action.room]) return state
       return withRoom(state, action.room, (r) => {
-        // A newest page (a join, a reload after a gap) leaves alone what the reader already loaded further back.
-        const earlier = action.older || r.keep !== null ? action.earlier : r.earlier
-        let next: RoomState = { ...r, earlier, keep: action.older ? null : r.keep }
+        // After a newest page (a join, a reload after a gap) the button asks for what lies before it, even where the
+        // room holds older entries: anything between them is fetched again, and what is there already is kept once.
+        let next: RoomState = { ...r, earlier: action.earlier, keep: action.older ? null : r.keep }
         for (const m of action.messages) {
           if (m.role === 'assistant') {
             if (!next.answers[m.id]?.text) {
