@@ -131,7 +131,6 @@ export async function freshStart (): Promise<void> {
       left = left.filter(alive)
     }
     const stopS = (performance.now() - stopStarted) / 1000
-    if (left.length === 0) process.off('exit', killGroup)
     const leftNames = left.map((pid) => {
       try {
         return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 100)}`
@@ -139,7 +138,10 @@ export async function freshStart (): Promise<void> {
         return String(pid)
       }
     })
-    for (const pid of left) process.kill(pid, 'SIGKILL') // a benchmark leaves nothing behind either
+    // A benchmark leaves nothing behind either: what was left, then the rest of npm's group (started late, or npm).
+    for (const pid of left) process.kill(pid, 'SIGKILL')
+    killGroup()
+    process.off('exit', killGroup)
     if (healthyS === undefined) throw new Error(`npm start never reached a green /health (exit ${String(exitCode)}). Its last output:\n${out.slice(-3000)}`)
 
     const downloaded = [...out.matchAll(/downloaded (\d+)/g)].map((m) => Number(m[1])).pop() ?? 0

@@ -18,7 +18,11 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     try {
       const res = await getJson<unknown>(`${url}/health`, { requestId, timeoutMs: HEALTH_TIMEOUT_MS })
       if (!Value.Check(ServiceHealth, res.body)) {
-        return { check: { status: 'down', latencyMs: res.latencyMs, message: `${url} answered ${res.status}, but not with a Skein service's health: check ${variable}` } }
+        // A service starting or shutting down answers 503 before its health route is there, or after it is gone.
+        const message = res.status === 503
+          ? `${url} answered 503 without its health: it may be starting or shutting down; if that lasts, check ${variable}`
+          : `${url} answered ${res.status}, but not with a Skein service's health: check ${variable}`
+        return { check: { status: 'down', latencyMs: res.latencyMs, message } }
       }
       const report = res.body
       const down = Object.entries(report.dependencies).filter(([, d]) => d.status !== 'up').map(([n]) => n)
