@@ -40,7 +40,8 @@ t.test('sign in, create a room, ask: the answer streams in word by word; Escape 
   await createRoom(page, 'garden')
   t.equal(await page.locator('.room-button.current').textContent(), 'garden', 'the new room is the current one')
 
-  const question = 'Tell me about roses and garden soil in 60 words'
+  // 150 words at 100 tokens a second: a second and a half of streaming, long enough to be sampled on a busy machine.
+  const question = 'Tell me about roses and garden soil in 150 words'
   await ask(page, question)
   // While it streams: the text grows word by word, and nothing above it or in the room below it moves.
   const where = async (): Promise<number[]> => await page.evaluate(() => ['.display-text', '.display-status', '.room .log'].map((s) => Math.round(document.querySelector(s)!.getBoundingClientRect().top)))
@@ -52,15 +53,15 @@ t.test('sign in, create a room, ask: the answer streams in word by word; Escape 
     await page.waitForTimeout(40)
   }
   places.push(String(await where()))
-  const partial = [...new Set(counts.filter((n) => n > 0 && n < 60))]
+  const partial = [...new Set(counts.filter((n) => n > 0 && n < 150))]
   t.ok(partial.length >= 3, `the text grew in steps while streaming (${partial.length} partial lengths seen)`)
   t.same([...new Set(places)], [places[0]], `the text, the status line and the room's log kept their places from the first word to the last (${places[0]})`)
   t.equal(await displayStatus(page), 'done')
   const text = await displayText(page)
   t.match(text, /^\[simulated\]/, 'the simulator answered')
-  t.equal(words(text), 60, 'the whole answer: 60 words')
+  t.equal(words(text), 150, 'the whole answer: 150 words')
   t.equal(text, (await storedAnswer(app, 'garden', question)).text, 'exactly the answer the server stored')
-  t.match(await page.locator('.display-status').textContent(), /Done · skein-sim-1 · 60 tokens/)
+  t.match(await page.locator('.display-status').textContent(), /Done · skein-sim-1 · 150 tokens/)
   t.equal(await page.locator('.log .msg.assistant .text').last().textContent(), text, 'the room log shows the answer too')
   t.equal(await page.locator('.log .msg.mine .text').last().textContent(), question, 'and the question, confirmed')
   t.equal(await page.locator('.log .msg.mine .note').count(), 0, 'nothing left unconfirmed')
