@@ -13,6 +13,7 @@ export const FunnelConfig = Type.Object({
   UPSTREAM_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 300_000, description: 'Longest silence inside a streamed upstream body (0: none)' }),
   WS_MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 1024, default: 65_536, description: 'Largest WebSocket frame a client may send (the socket closes with 1009 above it)' }),
   WS_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 65_536, default: 4_194_304, description: 'Bytes waiting to be sent to one socket before it counts as a slow consumer and is closed (4008); it resumes losslessly' }),
+  WS_CLOSE_GRACE_MS: Type.Integer({ minimum: 100, default: 2_000, description: 'Time a socket the funnel closes (slow consumer, expired token, flood) has to read its close frame before it is cut (1006)' }),
   WS_RATE_PER_S: Type.Number({ exclusiveMinimum: 0, default: 20, description: 'Frames one socket may send per second, sustained' }),
   WS_RATE_BURST: Type.Integer({ minimum: 1, default: 60, description: 'Frames one socket may send in a burst above the sustained rate' }),
   WS_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 30_000, description: 'A ping this often; a socket that missed the last one is closed' }),

@@ -4,11 +4,12 @@ import { build, nats, threadsEngine, token } from './helper.js'
 import { send } from './hostile-clients.js'
 import { WsClient } from '@skein/stack'
 
-// A funnel with small limits, so that they are reached quickly: a 256 KiB send buffer per socket.
+// A funnel with small limits, so that they are reached quickly: a 256 KiB send buffer per socket. The slow
+// client below reads again only once every message is stored, so it has a long grace to read its close frame.
 const n = await nats(t)
 const engine = await threadsEngine(t, n.url)
 const env = { NATS_URL: n.url, OPENAI_SERVICE_URL: engine.url, CHROMA_SERVICE_URL: 'http://127.0.0.1:9' }
-const { url } = await build(t, { ...env, WS_MAX_BUFFERED_BYTES: '262144', WS_RATE_PER_S: '1000', WS_RATE_BURST: '1000' })
+const { url } = await build(t, { ...env, WS_MAX_BUFFERED_BYTES: '262144', WS_CLOSE_GRACE_MS: '60000', WS_RATE_PER_S: '1000', WS_RATE_BURST: '1000' })
 
 t.test('a client that stops reading is closed as a slow consumer (4008) and loses nothing when it resumes', async (t) => {
   const writer = await WsClient.connect(url, token('writer'))
@@ -18,8 +19,14 @@ t.test('a client that stops reading is closed as a slow consumer (4008) and lose
   const slow = await WsClient.connect(url, token('slow'))
   await slow.request('join_room', { room: 'firehose' })
   const seen = lastSeq(slow)
-  // The slow client's process stops reading its socket: the kernel's buffers fill, then the funnel's.
-  ;(slow.socket as unknown as { _socket: { pause: () => void, resume: () => void } })._socket.pause()
+  // Another slow client, on a second funnel that gives a closed socket only 300 ms to read its close frame.
+  const { url: brisk } = await build(t, { ...env, WS_MAX_BUFFERED_BYTES: '262144', WS_CLOSE_GRACE_MS: '300' })
+  const cut = await WsClient.connect(brisk, token('cut'))
+  await cut.request('join_room', { room: 'firehose' })
+  // The slow clients' processes stop reading their sockets: the kernel's buffers fill, then the funnels'.
+  const tcp = (c: WsClient): { pause: () => void, resume: () => void } => (c.socket as unknown as { _socket: { pause: () => void, resume: () => void } })._socket
+  tcp(slow).pause()
+  tcp(cut).pause()
   const big = 'x'.repeat(15_000)
   // 20 in flight at a time: 600 at once would wait on 600 synced JetStream writes, and on a busy CI disk the
   // last of them outlive the publish timeout (the funnel then rightly answers FUNNEL_UNAVAILABLE).
@@ -27,10 +34,15 @@ t.test('a client that stops reading is closed as a slow consumer (4008) and lose
   for (let i = 0; i < 600; i += 20) {
     sent.push(...await Promise.all(Array.from({ length: 20 }, async (_, j) => await writer.request('message', { room: 'firehose', text: `${i + j} ${big}` }))))
   }
-  ;(slow.socket as unknown as { _socket: { resume: () => void } })._socket.resume()
+  tcp(slow).resume()
   await slow.until(() => slow.closed !== null, 20_000)
   t.equal(slow.closed?.code, 4008, 'closed as a slow consumer')
   t.match(slow.closed?.reason, /afterSeq/, 'the reason says how to come back')
+  // The cut came in the middle of the flood: a second after its end, the 300 ms are surely over.
+  await new Promise((resolve) => setTimeout(resolve, 1_000))
+  tcp(cut).resume()
+  await cut.until(() => cut.closed !== null, 20_000)
+  t.equal(cut.closed?.code, 1006, 'a socket that did not read its close frame within WS_CLOSE_GRACE_MS was cut')
   const before = slow.frames.filter((f) => f.event === 'new_message').map((f) => f.data.seq as number)
   t.ok(before.length < 600, `it got only part before the cut (${before.length})`)
 

@@ -16,6 +16,7 @@ export default fp(async function realtime (fastify) {
   const hub = new RealtimeHub(fastify.nats, {
     instance: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     maxBufferedBytes: c.WS_MAX_BUFFERED_BYTES,
+    closeGraceMs: c.WS_CLOSE_GRACE_MS,
     ratePerS: c.WS_RATE_PER_S,
     rateBurst: c.WS_RATE_BURST,
     heartbeatMs: c.WS_HEARTBEAT_MS,

@@ -20,6 +20,8 @@ const FLOOD_WINDOW_MS = 10_000
 
 export interface SessionLimits {
   maxBufferedBytes: number
+  /** How long a socket being closed has to read its close frame (behind what it had not read yet). */
+  closeGraceMs: number
   ratePerS: number
   rateBurst: number
 }
@@ -119,7 +121,7 @@ export class Session {
       this.socket.terminate()
     }
     // A peer that never answers the close handshake is cut after a moment.
-    setTimeout(() => this.socket.terminate(), 2_000).unref()
+    setTimeout(() => this.socket.terminate(), this.limits.closeGraceMs).unref()
   }
 
   dispose (): void {
