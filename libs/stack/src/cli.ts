@@ -2,7 +2,7 @@
 // `npm start`: brings the whole local stack up, prints what runs where, and stops all of it on Ctrl-C.
 import { join } from 'node:path'
 import { ManagedProcess } from './managed-process.js'
-import { natsServerVersion } from './nats-server.js'
+import { externalNatsNote, natsServerVersion, runningNatsVersion } from './nats-server.js'
 import { DEFAULT_PORTS, repoRoot, startStack, type RunningStack, type StackPorts } from './stack.js'
 
 const env = process.env
@@ -70,6 +70,8 @@ async function main (): Promise<void> {
   if (stack.nats && !stack.nats.syncsEveryWrite) {
     process.stdout.write(`  note    nats-server ${natsServerVersion().join('.')} cannot sync every write to disk (2.10+ can): acknowledged messages survive a crash, a power loss may lose the last two minutes\n`)
   }
+  const external = stack.parts.find((p) => p.name === 'nats' && p.origin === 'external')
+  if (external) process.stdout.write(`  note    ${externalNatsNote(external.url, await runningNatsVersion(external.url))}\n`)
   if (dev) process.stdout.write('  watch   TypeScript and the web app rebuild on save; services restart (logs/tsc.log, logs/vite.log)\n')
   process.stdout.write('\nPress Ctrl-C to stop everything started here.\n')
 

@@ -1,6 +1,6 @@
 export { ChromaServer, chromaCli, type ChromaServerOptions } from './chroma-server.js'
 export { ManagedProcess, type ManagedProcessOptions } from './managed-process.js'
-export { NatsCluster, NatsServer, natsServerBinary, natsServerVersion, natsSyncsEveryWrite, type NatsServerOptions } from './nats-server.js'
+export { NatsCluster, NatsServer, externalNatsNote, natsServerBinary, natsServerVersion, natsSyncsEveryWrite, runningNatsVersion, type NatsServerOptions } from './nats-server.js'
 export {
   DEFAULT_PORTS,
   NODE_FLAGS,

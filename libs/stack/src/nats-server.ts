@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { ManagedProcess } from './managed-process.js'
 import { repoRoot } from './repo-root.js'
@@ -50,6 +51,44 @@ export function natsServerVersion (): [number, number, number] {
 export function natsSyncsEveryWrite (version = natsServerVersion()): boolean {
   const [major, minor] = version
   return major > 2 || (major === 2 && minor >= 10)
+}
+
+/**
+ * The version a running NATS server announces in its INFO line (the first thing it sends on a connection),
+ * e.g. [2, 9, 25]; undefined when nothing there says INFO within the time allowed.
+ */
+export async function runningNatsVersion (url: string, timeoutMs = 2_000): Promise<[number, number, number] | undefined> {
+  const u = new URL(url.split(',')[0]!.trim())
+  return await new Promise((resolve) => {
+    let seen = ''
+    const socket = connect(Number(u.port || 4222), u.hostname)
+    const done = (version?: [number, number, number]): void => {
+      socket.destroy()
+      resolve(version)
+    }
+    socket.setTimeout(timeoutMs, () => done())
+    socket.on('error', () => done())
+    socket.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('latin1')
+      const end = seen.indexOf('\r\n')
+      if (end === -1) return seen.length > 65_536 ? done() : undefined
+      const m = /^INFO\s+.*"version":"v?(\d+)\.(\d+)\.(\d+)/.exec(seen.slice(0, end))
+      done(m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined)
+    })
+  })
+}
+
+/**
+ * What `npm start` says of a NATS it found already running: Skein did not start it, so its own settings
+ * decide whether an acknowledged write survives a power loss. A server older than 2.10 certainly does not
+ * sync every write.
+ */
+export function externalNatsNote (url: string, version: [number, number, number] | undefined): string {
+  const which = version ? `nats-server ${version.join('.')}` : 'the NATS server'
+  if (version && !natsSyncsEveryWrite(version)) {
+    return `${which} at ${url} was already running and cannot sync every write to disk (2.10+ can): a power loss may lose the last two minutes of acknowledged messages. Stop it to let Skein start its own, or point NATS_URL at one run with sync_interval: always`
+  }
+  return `${which} at ${url} was already running: its own settings decide durability; run it with sync_interval: always to sync every write before its ack (docs/reliability.md)`
 }
 
 /** A nats-server with JetStream that this process started; it can be killed and restarted on the same port and store. */

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'tap'
-import { NatsServer, freePorts, isListening, repoRoot } from '../src/index.js'
+import { NatsServer, freePorts, isListening, natsServerVersion, repoRoot } from '../src/index.js'
 
 const SECRET = 'cli-test-secret-0123456789abcdef0123456789'
 
@@ -110,6 +110,7 @@ test('npm start\'s entry: the user\'s NATS, AUTH_DEV_LOGIN=false and JWT_SECRET 
   const rows = out.split('\n').filter((l) => /^ {2}\S/.test(l))
   const row = (name: string): string => rows.find((l) => l.trimStart().startsWith(`${name} `)) ?? ''
   t.match(row('nats'), new RegExp(`${nats.url.replace(/\./g, '\\.')}\\s+already running`), 'the NATS given in NATS_URL is used, not started again')
+  t.ok(out.includes(`note    nats-server ${natsServerVersion().join('.')} at ${nats.url} was already running`), 'and a note names its version: its own settings decide durability')
   for (const [name, port] of [['chromadb', ports.chromadb], ['model-simulator', ports.simulator], ['openai-service', ports.openai], ['chroma-service', ports.chroma], ['funnel', ports.funnel], ['web', ports.web]] as const) {
     t.match(row(name), new RegExp(`http://127\\.0\\.0\\.1:${port}\\s+started \\(pid \\d+\\)`), `${name} on its port, started here`)
   }
