@@ -18,7 +18,7 @@ export const FunnelConfig = Type.Object({
   WS_RATE_BURST: Type.Integer({ minimum: 1, default: 60, description: 'Frames one socket may send in a burst above the sustained rate' }),
   WS_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 30_000, description: 'A ping this often; a socket that missed the last one is closed' }),
   WS_MAX_ROOMS_PER_SOCKET: Type.Integer({ minimum: 1, default: 64, description: 'Rooms one socket may be in at once' }),
-  WS_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'Time allowed to the openai-service to answer a room, task or cancel request over NATS' }),
+  WS_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'Time allowed to the openai-service to answer a room, task or cancel request over NATS, and to NATS to store a message (tried again meanwhile)' }),
   WS_PRESENCE_INTERVAL_MS: Type.Integer({ minimum: 500, default: 10_000, description: 'Funnels re-announce their rooms\' members this often; a funnel silent for 3 intervals is forgotten' }),
   WS_STATS_WAIT_MS: Type.Integer({ minimum: 20, default: 250, description: 'How long get_stats and /health wait for the other instances to answer' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'HTTP requests (WebSocket handshakes included) one user may make per minute, counted by the user of a valid token; /health is not counted' }),

@@ -3,7 +3,7 @@ import { jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
-import { busHeaders, patiently, subjects } from '@skein/bus'
+import { busHeaders, neverReached, patiently, subjects } from '@skein/bus'
 import { CloseCodes, TERMINAL_STATUSES, type RealtimeStats, type ServerEventData, type ServerEventName, type ThreadEventPayload, type ThreadRecord, type ThreadStatus, type ThreadsRpcOp, type ThreadsRpcReply } from '@skein/schemas'
 import { WsError } from './errors.js'
 import { framesFor, isLifecycle, parseSubject, roomsFor, type RoomFrame } from './event-map.js'
@@ -281,7 +281,11 @@ export class RealtimeHub {
 
   // ── messages, typing ─────────────────────────────────────────────────────────────────────────────────────
 
-  /** A person's message in a room: stored in the thread's log; its seq is the ack, the members get it live. */
+  /**
+   * A person's message in a room: stored in the thread's log; its seq is the ack, the members get it live.
+   * A publish whose ack did not come may still have been stored: it is made again with the same msgID, for up
+   * to WS_REQUEST_TIMEOUT_MS, and JetStream answers a copy within its duplicate window with the first one's seq.
+   */
   async post (s: Session, room: string, text: string, clientId: string | undefined): Promise<{ room: string, seq: number, id: string }> {
     this.mustBeIn(s, room)
     const status = this.rooms.get(room)?.status
@@ -290,12 +294,22 @@ export class RealtimeHub {
     const ts = new Date().toISOString()
     const data = { id, thread: room, role: 'user', author: s.user, text, ts, session: s.id, ...(clientId ? { clientId } : {}) }
     const payload: ThreadEventPayload = { type: 'message', thread: room, ts, data }
+    let mayHaveLanded = false
+    const publish = async (): Promise<{ seq: number }> => {
+      try {
+        return await this.js.publish(subjects.threadEvent(room, 'message'), JSON.stringify(payload), { msgID: `message:${id}`, headers: busHeaders(s.requestId) })
+      } catch (err) {
+        if (!neverReached(err)) mayHaveLanded = true
+        throw err
+      }
+    }
     try {
-      const ack = await this.js.publish(subjects.threadEvent(room, 'message'), JSON.stringify(payload), { msgID: `message:${id}`, headers: busHeaders(s.requestId) })
+      const ack = await patiently(publish, this.opts.requestTimeoutMs)
       return { room, seq: ack.seq, id }
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : err, room }, 'a message could not be stored')
-      throw new WsError('FUNNEL_UNAVAILABLE', 'the message could not be stored (NATS is not answering): send it again in a moment')
+      this.log.warn({ err: err instanceof Error ? err.message : err, room, mayHaveLanded }, 'a message could not be stored')
+      if (!mayHaveLanded) throw new WsError('FUNNEL_UNAVAILABLE', 'the message was not stored (NATS is not answering): send it again in a moment')
+      throw new WsError('FUNNEL_UNAVAILABLE', `NATS did not confirm the message in time, so it may have been stored: rejoin room "${room}" with afterSeq and look for your message (its clientId is your frame's id) before sending it again`)
     }
   }
 
