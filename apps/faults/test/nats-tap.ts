@@ -14,7 +14,7 @@ const CRLF = Buffer.from('\r\n')
  */
 export class NatsTap {
   readonly url: string
-  /** Resolves with the publish that set the tap off. */
+  /** Resolves with the operation that set the tap off: the marked publish (deaf), the dropped answer (lose-reply). */
   readonly muted: Promise<string>
   private deaf = false
   /** lose-reply: the reply subject of the marked publish, until its answer has been dropped. */
@@ -73,6 +73,7 @@ export class NatsTap {
         }
         client.write(op)
       })
+      upstream.on('end', () => client.end())
     })
     await new Promise<void>((resolve) => tap.server.listen(port, '127.0.0.1', resolve))
     return tap

@@ -65,6 +65,8 @@ export async function readRange (js: JetStreamClient, stream: string, filter: st
 }
 
 const JETSTREAM_TEMPORARILY_UNAVAILABLE = 10008
+/** A clustered stream's leader still storing an earlier publish of the same msgID: it will answer soon. */
+const JETSTREAM_DUPLICATE_IN_PROCESS = 10158
 
 /**
  * Calls `onStall` once when the server behind a consumer stops sending its heartbeats (`missed` in a row).
@@ -102,6 +104,25 @@ export function isTransient (err: unknown): boolean {
 export function neverReached (err: unknown): boolean {
   if (!(err instanceof Error)) return false
   return err.name === 'NoResponders' || neverReached(err.cause)
+}
+
+/**
+ * A publish refused because an earlier one with the same msgID is still being stored (a clustered stream):
+ * that one will land, and the same publish made again is then answered with its seq.
+ */
+export function duplicateInProcess (err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JETSTREAM_DUPLICATE_IN_PROCESS
+}
+
+/**
+ * Whether a failed publish may have been stored all the same: it timed out or its connection went, with
+ * no answer. Not when nothing received it (neverReached) or the server answered with a refusal, except the
+ * refusal that says an earlier copy is still being stored.
+ */
+export function mayHaveLanded (err: unknown): boolean {
+  if (neverReached(err)) return false
+  const answer = err instanceof JetStreamApiError ? err : err instanceof Error && err.cause instanceof JetStreamApiError ? err.cause : undefined
+  return answer === undefined || duplicateInProcess(answer)
 }
 
 /**

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { test } from 'tap'
 import { BaseConfig, buildService, loadConfig } from '@skein/kit'
 import { NatsServer, freePort } from '@skein/stack'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { BusUnavailableError, busHeaders, busPlugin, connectBus, ensureStream, isTransient, lastSeqOn, neverReached, readRange } from '../src/index.js'
+import { JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { BusUnavailableError, busHeaders, busPlugin, connectBus, duplicateInProcess, ensureStream, isTransient, lastSeqOn, mayHaveLanded, neverReached, readRange } from '../src/index.js'
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'skein-bus-'))
 
@@ -94,7 +94,7 @@ test('readRange reads exactly a filtered range of a stream, in order, however th
   t.same(await read(1201, 1201), [], 'nothing after the end')
 })
 
-test('a write nobody received may be made again; one that timed out may have landed', async (t) => {
+test('a write nobody received may be made again; one that timed out may have landed, one refused did not', async (t) => {
   const nats = await NatsServer.start({ dataDir: dataDir() })
   t.teardown(() => nats.stop())
   const nc = await connectBus({ servers: nats.url, name: 'test', connectTimeoutMs: 2_000 })
@@ -110,4 +110,17 @@ test('a write nobody received may be made again; one that timed out may have lan
   t.notOk(neverReached(silent), `a timeout: maybe reached (${String(silent)})`)
   t.ok(isTransient(silent), 'but transient')
   t.notOk(neverReached(new Error('refused')), 'any other error: not known to be unreached')
+
+  t.notOk(mayHaveLanded(unheard), 'no responders: certainly not stored')
+  t.ok(mayHaveLanded(silent), 'a timeout: maybe stored')
+  await (await jetstreamManager(nc)).streams.add({ name: 'LANDED', subjects: ['landed.>'] })
+  const first = await js.publish('landed.one', 'x', { msgID: 'once' })
+  const again = await js.publish('landed.one', 'x', { msgID: 'once' })
+  t.same([again.seq, again.duplicate], [first.seq, true], 'the same msgID again is answered with the first seq, and not stored twice')
+  const refused = await js.publish('landed.one', 'y', { expect: { lastSequence: 99 } }).catch((err: unknown) => err)
+  t.ok(refused instanceof JetStreamApiError, `a refusal is an answer (${String(refused)})`)
+  t.notOk(mayHaveLanded(refused), 'and certainly not stored')
+  const inProcess = new JetStreamApiError({ code: 409, err_code: 10158, description: 'duplicate message id is in process' })
+  t.ok(duplicateInProcess(inProcess), 'a copy still being stored (a clustered stream)…')
+  t.ok(mayHaveLanded(inProcess), '…will land')
 })
