@@ -323,7 +323,7 @@ export class RealtimeHub {
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : err, room, mayHaveLanded: landed }, 'a message could not be stored')
       if (!landed) throw new WsError('FUNNEL_UNAVAILABLE', 'the message was not stored (NATS is not answering): send it again in a moment')
-      throw new WsError('FUNNEL_UNCONFIRMED', `NATS did not confirm the message in time, so it may have been stored: rejoin room "${room}" with afterSeq and look for your message (its clientId is your frame's id) before sending it again`)
+      throw new WsError('FUNNEL_UNCONFIRMED', `NATS did not confirm the message in time, so it may have been stored: if it was, it shows up in room "${room}" (its clientId is your frame's id); send it again only if it does not`)
     }
   }
 
