@@ -1,4 +1,5 @@
-import { DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream'
+import { DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck, type StreamConfig } from '@nats-io/jetstream'
+import type { MsgHdrs } from '@nats-io/transport-node'
 
 const STREAM_NAME_IN_USE = 10058
 
@@ -138,5 +139,52 @@ export async function patiently<V> (fn: () => Promise<V>, ms: number, retryable:
       if (!retryable(err) || Date.now() + wait > deadline) throw err
       await new Promise((resolve) => setTimeout(resolve, wait))
     }
+  }
+}
+
+/** A copy of a publish answered with seq 0 (servers before 2.10.21 do, while a clustered leader still stores the first). */
+class StillStoring extends Error {
+  override name = 'StillStoring'
+  constructor () {
+    super('an earlier copy of this publish is still being stored')
+  }
+}
+
+/** What publishOnce throws when no attempt was confirmed: the last error is its cause. */
+export class PublishFailedError extends Error {
+  override name = 'PublishFailedError'
+  /** An attempt timed out or lost its connection, so the event may be in the stream all the same. */
+  readonly mayHaveLanded: boolean
+
+  constructor (mayHaveLanded: boolean, cause: unknown) {
+    super(`NATS did not confirm the publish: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.mayHaveLanded = mayHaveLanded
+  }
+}
+
+/**
+ * Publishes an event under `msgID` so that it is stored once, whatever becomes of the answers: made again while
+ * it fails transiently, for up to `ms`, each attempt given a third of `ms` and never more than is left.
+ * JetStream answers a copy within the stream's duplicate window with the first one's seq; a copy a clustered
+ * leader is still storing (10158, or seq 0) is asked again. Throws PublishFailedError when none was confirmed.
+ */
+export async function publishOnce (js: JetStreamClient, subject: string, payload: string, opts: { msgID: string, headers?: MsgHdrs, ms: number }): Promise<PubAck> {
+  const deadline = Date.now() + opts.ms
+  let landed = false
+  const attempt = async (): Promise<PubAck> => {
+    const timeout = Math.max(100, Math.min(opts.ms / 3, deadline - Date.now()))
+    try {
+      const ack = await js.publish(subject, payload, { msgID: opts.msgID, ...(opts.headers ? { headers: opts.headers } : {}), timeout })
+      if (ack.seq === 0) throw new StillStoring()
+      return ack
+    } catch (err) {
+      if (mayHaveLanded(err)) landed = true
+      throw err
+    }
+  }
+  try {
+    return await patiently(attempt, opts.ms, (err) => isTransient(err) || duplicateInProcess(err) || err instanceof StillStoring)
+  } catch (err) {
+    throw new PublishFailedError(landed, err)
   }
 }

@@ -5,7 +5,7 @@ import { test } from 'tap'
 import { BaseConfig, buildService, loadConfig } from '@skein/kit'
 import { NatsServer, freePort } from '@skein/stack'
 import { JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { BusUnavailableError, busHeaders, busPlugin, connectBus, duplicateInProcess, ensureStream, isTransient, lastSeqOn, mayHaveLanded, neverReached, readRange } from '../src/index.js'
+import { BusUnavailableError, PublishFailedError, busHeaders, busPlugin, connectBus, duplicateInProcess, ensureStream, isTransient, lastSeqOn, mayHaveLanded, neverReached, publishOnce, readRange } from '../src/index.js'
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'skein-bus-'))
 
@@ -123,4 +123,30 @@ test('a write nobody received may be made again; one that timed out may have lan
   const inProcess = new JetStreamApiError({ code: 409, err_code: 10158, description: 'duplicate message id is in process' })
   t.ok(duplicateInProcess(inProcess), 'a copy still being stored (a clustered stream)…')
   t.ok(mayHaveLanded(inProcess), '…will land')
+})
+
+test('publishOnce stores an event once, tries again within its time, and says whether a failed one may have landed', async (t) => {
+  const nats = await NatsServer.start({ dataDir: dataDir() })
+  t.teardown(() => nats.stop())
+  const nc = await connectBus({ servers: nats.url, name: 'test', connectTimeoutMs: 2_000 })
+  t.teardown(() => nc.close())
+  const js = jetstream(nc)
+  await (await jetstreamManager(nc)).streams.add({ name: 'ONCE', subjects: ['once.>'] })
+  const first = await publishOnce(js, 'once.a', 'x', { msgID: 'a', ms: 2_000 })
+  const again = await publishOnce(js, 'once.a', 'x', { msgID: 'a', ms: 2_000 })
+  t.same([again.seq, again.duplicate], [first.seq, true], 'the same msgID: the first seq, stored once')
+
+  const unheard = await publishOnce(js, 'nobody.listens', 'x', { msgID: 'b', ms: 600 }).catch((err: unknown) => err)
+  t.ok(unheard instanceof PublishFailedError, `nothing takes it: it fails (${String(unheard)})`)
+  t.equal((unheard as PublishFailedError).mayHaveLanded, false, 'and certainly was not stored')
+  t.ok(isTransient(unheard), 'its cause is still seen as transient')
+
+  let attempts = 0
+  nc.subscribe('swallowed.>', { callback: () => { attempts++ } })
+  const started = Date.now()
+  const silent = await publishOnce(js, 'swallowed.write', 'x', { msgID: 'c', ms: 900 }).catch((err: unknown) => err)
+  const took = Date.now() - started
+  t.equal((silent as PublishFailedError).mayHaveLanded, true, 'unanswered: it may have been stored')
+  t.ok(attempts >= 2, `made again within its time (${attempts} attempts)`)
+  t.ok(took < 2_500, `and no longer than about its time (${took} ms for 900)`)
 })

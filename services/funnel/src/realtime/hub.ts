@@ -3,7 +3,7 @@ import { jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
-import { busHeaders, duplicateInProcess, isTransient, mayHaveLanded, patiently, subjects } from '@skein/bus'
+import { PublishFailedError, busHeaders, patiently, publishOnce, subjects } from '@skein/bus'
 import { CloseCodes, TERMINAL_STATUSES, type RealtimeStats, type ServerEventData, type ServerEventName, type ThreadEventPayload, type ThreadRecord, type ThreadStatus, type ThreadsRpcOp, type ThreadsRpcReply } from '@skein/schemas'
 import { WsError } from './errors.js'
 import { framesFor, isLifecycle, parseSubject, roomsFor, type RoomFrame } from './event-map.js'
@@ -20,14 +20,6 @@ export interface HubOptions extends SessionLimits {
   requestTimeoutMs: number
   presenceIntervalMs: number
   statsWaitMs: number
-}
-
-/** A publish answered as the copy of one still being stored (seq 0, older servers): it will land. */
-class StillStoring extends Error {
-  constructor () {
-    super('an earlier copy of this message is still being stored')
-    this.name = 'StillStoring'
-  }
 }
 
 /** Live events queued for one socket while its room is replayed; past this the replay reads them from the log. */
@@ -291,9 +283,8 @@ export class RealtimeHub {
 
   /**
    * A person's message in a room: stored in the thread's log; its seq is the ack, the members get it live.
-   * A publish whose ack did not come may still have been stored: it is made again with the same msgID, each
-   * attempt given a third of WS_REQUEST_TIMEOUT_MS and all of them no more than that, and JetStream answers a
-   * copy within its duplicate window with the first one's seq.
+   * A publish whose ack did not come may still have been stored: it is made again under the same msgID for up
+   * to WS_REQUEST_TIMEOUT_MS (publishOnce), and a copy is answered with the first one's seq.
    */
   async post (s: Session, room: string, text: string, clientId: string | undefined): Promise<{ room: string, seq: number, id: string }> {
     this.mustBeIn(s, room)
@@ -303,24 +294,11 @@ export class RealtimeHub {
     const ts = new Date().toISOString()
     const data = { id, thread: room, role: 'user', author: s.user, text, ts, session: s.id, ...(clientId ? { clientId } : {}) }
     const payload: ThreadEventPayload = { type: 'message', thread: room, ts, data }
-    const deadline = Date.now() + this.opts.requestTimeoutMs
-    let landed = false
-    const publish = async (): Promise<{ seq: number }> => {
-      const timeout = Math.max(100, Math.min(this.opts.requestTimeoutMs / 3, deadline - Date.now()))
-      try {
-        const ack = await this.js.publish(subjects.threadEvent(room, 'message'), JSON.stringify(payload), { msgID: `message:${id}`, headers: busHeaders(s.requestId), timeout })
-        // An older server answers a copy of a publish it is still storing with seq 0: ask again.
-        if (ack.seq === 0) throw new StillStoring()
-        return ack
-      } catch (err) {
-        if (mayHaveLanded(err)) landed = true
-        throw err
-      }
-    }
     try {
-      const ack = await patiently(publish, this.opts.requestTimeoutMs, (err) => isTransient(err) || duplicateInProcess(err) || err instanceof StillStoring)
+      const ack = await publishOnce(this.js, subjects.threadEvent(room, 'message'), JSON.stringify(payload), { msgID: `message:${id}`, headers: busHeaders(s.requestId), ms: this.opts.requestTimeoutMs })
       return { room, seq: ack.seq, id }
     } catch (err) {
+      const landed = err instanceof PublishFailedError && err.mayHaveLanded
       this.log.warn({ err: err instanceof Error ? err.message : err, room, mayHaveLanded: landed }, 'a message could not be stored')
       if (!landed) throw new WsError('FUNNEL_UNAVAILABLE', 'the message was not stored (NATS is not answering): send it again in a moment')
       throw new WsError('FUNNEL_UNCONFIRMED', `NATS did not confirm the message in time, so it may have been stored: if it was, it shows up in room "${room}" (its clientId is your frame's id); send it again only if it does not`)

@@ -1,5 +1,5 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
-import { THREADS_STREAM, busHeaders, lastSeqOn, patiently, readRange, subjects } from '@skein/bus'
+import { THREADS_STREAM, busHeaders, lastSeqOn, patiently, publishOnce, readRange, subjects } from '@skein/bus'
 import type { ThreadEvent, ThreadEventPayload, ThreadEventType, ThreadMessage, ThreadMessagesPage } from '@skein/schemas'
 
 /**
@@ -18,17 +18,17 @@ export class ThreadLog {
 
   /**
    * Publishes one event; `msgID` makes a repeated publish a no-op (JetStream deduplication). An event with a
-   * msgID is retried while NATS is away (a restart, a lost leader) for up to `retryMs`: a short outage delays
-   * the thread instead of failing it, and the retry cannot store it twice. Reads are retried the same way.
+   * msgID is retried while NATS is away (a restart, a lost leader) for up to `retryMs` (publishOnce): a short
+   * outage delays the thread instead of failing it, and the retry cannot store it twice. Reads are retried too.
    */
   async publish (thread: string, type: ThreadEventType, data: Record<string, unknown>, opts: { msgID?: string, requestId?: string } = {}): Promise<{ seq: number, duplicate: boolean }> {
     const payload = JSON.stringify({ type, thread, ts: new Date().toISOString(), data } satisfies ThreadEventPayload)
-    const publish = async (): Promise<{ seq: number, duplicate: boolean }> => {
-      const ack = await this.js.publish(subjects.threadEvent(thread, type), payload, { ...(opts.msgID ? { msgID: opts.msgID } : {}), headers: busHeaders(opts.requestId) })
-      return { seq: ack.seq, duplicate: ack.duplicate }
-    }
+    const subject = subjects.threadEvent(thread, type)
     // Without an id a retry could store the event twice: then one try only.
-    return opts.msgID ? await patiently(publish, this.retryMs) : await publish()
+    const ack = opts.msgID
+      ? await publishOnce(this.js, subject, payload, { msgID: opts.msgID, headers: busHeaders(opts.requestId), ms: this.retryMs })
+      : await this.js.publish(subject, payload, { headers: busHeaders(opts.requestId) })
+    return { seq: ack.seq, duplicate: ack.duplicate }
   }
 
   /** The thread's events after `afterSeq` (all when 0) and up to `upTo` (the end when absent), optionally of one type, in order. */

@@ -1,6 +1,6 @@
 import { AckPolicy, JetStreamApiError, RetentionPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
-import { WORK_CONSUMER, WORK_STREAM, busHeaders, ensureStream, patiently, subjects } from '@skein/bus'
+import { WORK_CONSUMER, WORK_STREAM, busHeaders, ensureStream, publishOnce, subjects } from '@skein/bus'
 import type { WorkItem } from '@skein/schemas'
 
 export interface WorkQueueOptions {
@@ -64,7 +64,7 @@ export class WorkQueue {
   }
 
   async enqueue (item: WorkItem, msgID: string): Promise<void> {
-    await patiently(() => this.js.publish(subjects.work(item.kind), JSON.stringify(item), { msgID, headers: busHeaders(item.requestId) }), this.opts.retryMs)
+    await publishOnce(this.js, subjects.work(item.kind), JSON.stringify(item), { msgID, headers: busHeaders(item.requestId), ms: this.opts.retryMs })
   }
 
   /** Starts `concurrency` worker loops; each survives NATS restarts. */
