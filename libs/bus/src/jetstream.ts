@@ -162,9 +162,13 @@ export class PublishFailedError extends Error {
   }
 }
 
+/** The least time a publish attempt is given, however little `ms` allows in all: a slow disk or cluster is not a failure. */
+const PUBLISH_ATTEMPT_MIN_MS = 2_000
+
 /**
  * Publishes an event under `msgID` so that it is stored once, whatever becomes of the answers: made again while
- * it fails transiently, for up to `ms`, each attempt given a third of `ms` and never more than is left.
+ * it fails transiently, an attempt starting only within `ms` and given a third of `ms` (at least
+ * PUBLISH_ATTEMPT_MIN_MS, so the last one may end up to that much after `ms`).
  * JetStream answers a copy within the stream's duplicate window with the first one's seq; a copy a clustered
  * leader is still storing (10158, or seq 0) is asked again. Throws PublishFailedError when none was confirmed.
  */
@@ -172,7 +176,7 @@ export async function publishOnce (js: JetStreamClient, subject: string, payload
   const deadline = Date.now() + opts.ms
   let landed = false
   const attempt = async (): Promise<PubAck> => {
-    const timeout = Math.max(100, Math.min(opts.ms / 3, deadline - Date.now()))
+    const timeout = Math.max(PUBLISH_ATTEMPT_MIN_MS, Math.min(opts.ms / 3, deadline - Date.now()))
     try {
       const ack = await js.publish(subject, payload, { msgID: opts.msgID, ...(opts.headers ? { headers: opts.headers } : {}), timeout })
       if (ack.seq === 0) throw new StillStoring()
