@@ -11,18 +11,24 @@ const CRLF = Buffer.from('\r\n')
  *   it, however fast it runs: killing it now lands a crash at that precise point.
  * - `lose-reply` (`losingReply`): the publish reaches the server, but the server's answer to it (a JetStream
  *   ack) never reaches the client; everything else flows. The client sees a timeout for a write that landed.
+ * - `lose-replies` (`losingReplies`): as `lose-reply`, for that publish and every marked one after it (a
+ *   client's attempts again under the same msgID): no answer to any of them ever arrives.
  */
 export class NatsTap {
   readonly url: string
   /** Resolves with the operation that set the tap off: the marked publish (deaf), the dropped answer (lose-reply). */
   readonly muted: Promise<string>
   private deaf = false
-  /** lose-reply: the reply subject of the marked publish, until its answer has been dropped. */
-  private doomed: string | null = null
+  /** lose-reply(ies): the reply subjects of marked publishes whose answers are still to be dropped. */
+  private readonly doomed = new Set<string>()
   private spent = false
+  /** Answers dropped so far (lose-reply, lose-replies). */
+  dropped = 0
+  /** What the server sends that contains this is held back (see `hold`), in order, until `release`. */
+  private holding: { marker: Buffer, held: Array<{ to: Socket, op: Buffer }> } | null = null
   private readonly sockets = new Set<Socket>()
 
-  private constructor (private readonly server: Server, port: number, private readonly marker: Buffer, private readonly mode: 'deaf' | 'lose-reply', private readonly onMuted: (op: string) => void, muted: Promise<string>) {
+  private constructor (private readonly server: Server, port: number, private readonly marker: Buffer, private readonly mode: Mode, private readonly onMuted: (op: string) => void, muted: Promise<string>) {
     this.url = `nats://127.0.0.1:${port}`
     this.muted = muted
   }
@@ -35,7 +41,11 @@ export class NatsTap {
     return await NatsTap.open(target, marker, 'lose-reply')
   }
 
-  private static async open (target: string, marker: string, mode: 'deaf' | 'lose-reply'): Promise<NatsTap> {
+  static async losingReplies (target: string, marker: string): Promise<NatsTap> {
+    return await NatsTap.open(target, marker, 'lose-replies')
+  }
+
+  private static async open (target: string, marker: string, mode: Mode): Promise<NatsTap> {
     const { hostname, port: targetPort } = new URL(target)
     const port = await freePort()
     let onMuted!: (op: string) => void
@@ -51,7 +61,7 @@ export class NatsTap {
       eachOp(client, (op) => {
         if (tap.deaf) return
         upstream.write(op)
-        if (tap.spent || tap.doomed !== null || !op.includes(tap.marker)) return
+        if (tap.spent || (tap.mode === 'lose-reply' && tap.doomed.size > 0) || !op.includes(tap.marker)) return
         if (tap.mode === 'deaf') {
           tap.deaf = true
           tap.spent = true
@@ -60,18 +70,19 @@ export class NatsTap {
           // HPUB <subject> <reply> <header bytes> <total bytes>, PUB <subject> <reply> <bytes>
           const words = op.subarray(0, op.indexOf(CRLF)).toString('latin1').trim().split(/\s+/)
           const withReply = words[0]!.toUpperCase() === 'HPUB' ? 5 : 4
-          if (words.length === withReply) tap.doomed = words[2]!
+          if (words.length === withReply) tap.doomed.add(words[2]!)
         }
       })
       eachOp(upstream, (op) => {
         // MSG <subject> <sid> [reply] <bytes>, HMSG <subject> <sid> [reply] <header bytes> <total bytes>
-        if (tap.doomed !== null && /^H?MSG\s/i.test(op.toString('latin1', 0, 5)) && op.toString('latin1', 0, op.indexOf(CRLF)).split(/\s+/)[1] === tap.doomed) {
-          tap.doomed = null
-          tap.spent = true
+        if (tap.doomed.size > 0 && /^H?MSG\s/i.test(op.toString('latin1', 0, 5)) && tap.doomed.delete(op.toString('latin1', 0, op.indexOf(CRLF)).split(/\s+/)[1]!)) {
+          if (tap.mode === 'lose-reply') tap.spent = true
+          tap.dropped++
           tap.onMuted(op.toString('latin1'))
           return
         }
-        client.write(op)
+        if (tap.holding && op.includes(tap.holding.marker)) tap.holding.held.push({ to: client, op })
+        else client.write(op)
       })
       upstream.on('end', () => client.end())
     })
@@ -79,11 +90,29 @@ export class NatsTap {
     return tap
   }
 
+  /**
+   * Holds back what the server sends that contains `marker` (a message's text, say: its delivery to a
+   * subscriber), whatever mode the tap is in, until `release` passes it all on in order.
+   */
+  hold (marker: string): void {
+    this.holding = { marker: Buffer.from(marker), held: [] }
+  }
+
+  /** Passes on what `hold` kept back and stops holding; answers how many operations were held. */
+  release (): number {
+    const held = this.holding?.held ?? []
+    this.holding = null
+    for (const { to, op } of held) to.write(op)
+    return held.length
+  }
+
   async close (): Promise<void> {
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
   }
 }
+
+type Mode = 'deaf' | 'lose-reply' | 'lose-replies'
 
 /** Calls `each` with every whole protocol operation that arrives on `socket`, in order. */
 function eachOp (socket: Socket, each: (op: Buffer) => void): void {

@@ -171,8 +171,9 @@ const PUBLISH_ATTEMPT_MIN_MS = 2_000
  * PUBLISH_ATTEMPT_MIN_MS, so the last one may end up to that much after `ms`).
  * JetStream answers a copy within the stream's duplicate window with the first one's seq; a copy a clustered
  * leader is still storing (10158, or seq 0) is asked again. Throws PublishFailedError when none was confirmed.
+ * Once `signal` is aborted (the caller learnt the outcome another way) no further attempt is made.
  */
-export async function publishOnce (js: JetStreamClient, subject: string, payload: string, opts: { msgID: string, headers?: MsgHdrs, ms: number }): Promise<PubAck> {
+export async function publishOnce (js: JetStreamClient, subject: string, payload: string, opts: { msgID: string, headers?: MsgHdrs, ms: number, signal?: AbortSignal }): Promise<PubAck> {
   const deadline = Date.now() + opts.ms
   let landed = false
   const attempt = async (): Promise<PubAck> => {
@@ -187,7 +188,7 @@ export async function publishOnce (js: JetStreamClient, subject: string, payload
     }
   }
   try {
-    return await patiently(attempt, opts.ms, (err) => isTransient(err) || duplicateInProcess(err) || err instanceof StillStoring)
+    return await patiently(attempt, opts.ms, (err) => opts.signal?.aborted !== true && (isTransient(err) || duplicateInProcess(err) || err instanceof StillStoring))
   } catch (err) {
     throw new PublishFailedError(landed, err)
   }

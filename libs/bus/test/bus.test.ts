@@ -149,4 +149,13 @@ test('publishOnce stores an event once, tries again within its time, and says wh
   t.equal((silent as PublishFailedError).mayHaveLanded, true, 'unanswered: it may have been stored')
   t.equal(attempts, 2, 'made again once within its time: each attempt is given 2 s at least')
   t.ok(took >= 4_000 && took < 6_000, `and ended with the last attempt's 2 s (${took} ms for 2500)`)
+
+  // The caller learnt the outcome another way (the funnel saw the message in its room's feed) while an attempt waited.
+  let heard = 0
+  nc.subscribe('hushed.>', { callback: () => { heard++ } })
+  const known = new AbortController()
+  setTimeout(() => known.abort(), 500)
+  const stopped = await publishOnce(js, 'hushed.write', 'x', { msgID: 'd', ms: 10_000, signal: known.signal }).catch((err: unknown) => err)
+  t.ok(stopped instanceof PublishFailedError, 'aborted, it ends unconfirmed')
+  t.equal(heard, 1, 'after the attempt under way, none is made again')
 })

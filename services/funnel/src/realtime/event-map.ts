@@ -8,6 +8,8 @@ export interface RoomFrame {
   frame: WireFrame
   /** The socket that sent it (it got the ack instead). */
   exclude?: string
+  /** With `exclude`: the message's id, by which that socket's post recognises it (see Hub.post). */
+  messageId?: string
 }
 
 const LIFECYCLE = new Set(['created', 'status', 'completed', 'failed', 'cancelled', 'closed'])
@@ -45,7 +47,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '')
  */
 export function framesFor (seq: number, payload: ThreadEventPayload, rooms: string[]): RoomFrame[] {
   const d = payload.data as Data
-  const build = (room: string): { event: ServerEventName, data: Data, exclude?: string } | null => {
+  const build = (room: string): { event: ServerEventName, data: Data, exclude?: string, messageId?: string } | null => {
     switch (payload.type) {
       case 'message': {
         if (d.role === 'assistant') {
@@ -63,7 +65,7 @@ export function framesFor (seq: number, payload: ThreadEventPayload, rooms: stri
             room, seq, id: str(d.id), user: str(d.author), text: str(d.text), ts: str(d.ts) || payload.ts,
             ...(d.role !== 'user' ? { role: d.role } : {}), ...(d.from ? { from: d.from } : {}), ...(d.clientId ? { clientId: d.clientId } : {})
           },
-          ...(typeof d.session === 'string' ? { exclude: d.session } : {})
+          ...(typeof d.session === 'string' ? { exclude: d.session, messageId: str(d.id) } : {})
         }
       }
       case 'token':
@@ -95,7 +97,7 @@ export function framesFor (seq: number, payload: ThreadEventPayload, rooms: stri
   const out: RoomFrame[] = []
   for (const room of rooms) {
     const built = build(room)
-    if (built) out.push({ room, seq, frame: frameOf(built.event, built.data), ...(built.exclude ? { exclude: built.exclude } : {}) })
+    if (built) out.push({ room, seq, frame: frameOf(built.event, built.data), ...(built.exclude ? { exclude: built.exclude, messageId: built.messageId ?? '' } : {}) })
   }
   return out
 }

@@ -265,6 +265,8 @@ export class RealtimeHub {
   }
 
   private sendTo (s: Session, cursor: RoomCursor, f: RoomFrame): void {
+    const own = f.exclude === s.id && f.messageId !== undefined
+    if (own) s.posting.get(f.messageId!)?.(f.seq)
     if (cursor.pending) {
       if (cursor.overflowed) return
       cursor.pending.push(f)
@@ -276,7 +278,7 @@ export class RealtimeHub {
     }
     if (f.seq <= cursor.lastSent) return
     cursor.lastSent = f.seq
-    if (f.exclude !== s.id) s.send(f.frame)
+    if (f.exclude !== s.id || (own && s.owesOwn(f.messageId!))) s.send(f.frame)
   }
 
   // ── messages, typing ─────────────────────────────────────────────────────────────────────────────────────
@@ -284,7 +286,9 @@ export class RealtimeHub {
   /**
    * A person's message in a room: stored in the thread's log; its seq is the ack, the members get it live.
    * A publish whose ack did not come may still have been stored: it is made again under the same msgID for up
-   * to WS_REQUEST_TIMEOUT_MS (publishOnce), and a copy is answered with the first one's seq.
+   * to WS_REQUEST_TIMEOUT_MS (publishOnce), and a copy is answered with the first one's seq. The room's feed
+   * showing it stored confirms it as well, whichever comes first. One left unconfirmed that the feed shows
+   * later is sent to its sender as a `new_message`, as it is to everyone else.
    */
   async post (s: Session, room: string, text: string, clientId: string | undefined): Promise<{ room: string, seq: number, id: string }> {
     this.mustBeIn(s, room)
@@ -294,14 +298,20 @@ export class RealtimeHub {
     const ts = new Date().toISOString()
     const data = { id, thread: room, role: 'user', author: s.user, text, ts, session: s.id, ...(clientId ? { clientId } : {}) }
     const payload: ThreadEventPayload = { type: 'message', thread: room, ts, data }
+    const seen = new AbortController()
+    const shown = new Promise<number>((resolve) => s.posting.set(id, (seq) => { seen.abort(); resolve(seq) }))
+    const published = publishOnce(this.js, subjects.threadEvent(room, 'message'), JSON.stringify(payload), { msgID: `message:${id}`, headers: busHeaders(s.requestId), ms: this.opts.requestTimeoutMs, signal: seen.signal })
     try {
-      const ack = await publishOnce(this.js, subjects.threadEvent(room, 'message'), JSON.stringify(payload), { msgID: `message:${id}`, headers: busHeaders(s.requestId), ms: this.opts.requestTimeoutMs })
-      return { room, seq: ack.seq, id }
+      return { room, seq: await Promise.race([published.then((ack) => ack.seq), shown]), id }
     } catch (err) {
       const landed = err instanceof PublishFailedError && err.mayHaveLanded
       this.log.warn({ err: err instanceof Error ? err.message : err, room, mayHaveLanded: landed }, 'a message could not be stored')
       if (!landed) throw new WsError('FUNNEL_UNAVAILABLE', 'the message was not stored (NATS is not answering): send it again in a moment')
+      s.leftUnconfirmed(id)
       throw new WsError('FUNNEL_UNCONFIRMED', `NATS did not confirm the message in time, so it may have been stored: if it was, it shows up in room "${room}" (its clientId is your frame's id); send it again only if it does not`)
+    } finally {
+      s.posting.delete(id)
+      published.catch(() => {}) // settled by the feed first: the attempt under way ends on its own
     }
   }
 

@@ -31,8 +31,15 @@ export interface SessionLimits {
  * bucket), and the one way frames reach it (`send`), which closes a socket that stopped reading instead of
  * letting its buffer grow.
  */
+/** How many unconfirmed messages a socket remembers, to show it those that turn out stored (see Hub.post). */
+const UNCONFIRMED_KEPT = 64
+
 export class Session {
   readonly rooms = new Map<string, RoomCursor>()
+  /** Messages this socket is posting, by id: told the seq when the room's feed shows one stored before its ack came. */
+  readonly posting = new Map<string, (seq: number) => void>()
+  /** Messages whose post ended unconfirmed: one the feed then shows stored is sent to this socket as well. */
+  private readonly unconfirmed = new Set<string>()
   alive = true
   closed = false
   private tokens: number
@@ -54,6 +61,17 @@ export class Session {
     readonly requestId: string
   ) {
     this.tokens = limits.rateBurst
+  }
+
+  /** Remembers a message whose post ended unconfirmed (the oldest is forgotten past UNCONFIRMED_KEPT). */
+  leftUnconfirmed (id: string): void {
+    this.unconfirmed.add(id)
+    if (this.unconfirmed.size > UNCONFIRMED_KEPT) this.unconfirmed.delete(this.unconfirmed.values().next().value!)
+  }
+
+  /** Whether this socket's own message, shown by the room's feed, goes to it: only one left unconfirmed does, once. */
+  owesOwn (id: string): boolean {
+    return this.unconfirmed.delete(id)
   }
 
   get expired (): boolean {
