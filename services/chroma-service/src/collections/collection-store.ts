@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { ChromaClientError, ChromaUniqueError, ChromaValueError, InvalidArgumentError, type ChromaClient, type Collection, type Metadata, type Where } from 'chromadb'
 import type { CollectionInfo, DocumentInput, DocumentRecord, MemoryMetadata, SearchHit } from '@skein/schemas'
 import type { Embedder } from '../embeddings/embedder.js'
@@ -38,6 +38,15 @@ export function checkEmbedding (what: string, meta: ChromaMetadata | undefined, 
 
 export function embeddingMetadata (model: string, dimensions: number): ChromaMetadata {
   return { 'hnsw:space': 'cosine', [KEY.model]: model, [KEY.dimensions]: dimensions }
+}
+
+/**
+ * The id of a document sent without one: `d-` and 32 hex digits of the SHA-256 of its text and metadata (keys
+ * sorted; no metadata is `{}`). The same document sent twice, or a retried call, writes the same record once.
+ */
+export function contentId (doc: { text: string, metadata?: MemoryMetadata | undefined }): string {
+  const metadata = Object.fromEntries(Object.entries(doc.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  return `d-${createHash('sha256').update(JSON.stringify({ text: doc.text, metadata })).digest('hex').slice(0, 32)}`
 }
 
 /** Chroma's query answer as hits, best first; score is cosine similarity. */
@@ -186,11 +195,12 @@ export class CollectionStore {
   }
 
   /**
-   * Upserts documents: ids generated where absent; a repeated id is written once (the last one wins) and
-   * replaces what that id held, metadata included. Embedded in batches, written in batches.
+   * Upserts documents: an absent id is derived from the content (contentId), so a retried call or a repeated
+   * paste never duplicates; a repeated id is written once (the last one wins) and replaces what that id held,
+   * metadata included. Embedded in batches, written in batches.
    */
   async upsert (user: string, name: string, docs: DocumentInput[]): Promise<{ ids: string[], upserted: number }> {
-    const ids = docs.map((d) => d.id ?? randomUUID())
+    const ids = docs.map((d) => d.id ?? contentId(d))
     const last = new Map<string, number>()
     ids.forEach((id, i) => last.set(id, i))
     const unique = [...last.values()].sort((a, b) => a - b).map((i) => ({ id: ids[i]!, doc: docs[i]! }))

@@ -73,7 +73,11 @@ const collections: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/api/collections/:name/documents', {
     schema: {
       tags: ['collections'],
-      summary: 'Upsert documents: the same id replaces, never duplicates; ids are generated where absent',
+      summary: 'Upsert documents: the same id replaces, never duplicates; a document without an id gets one from its content',
+      description: 'A document sent without an id gets `d-` followed by 32 hex digits of the SHA-256 of its text and metadata ' +
+        '(canonical JSON, keys sorted), so sending the same document twice, or retrying a call that failed part way ' +
+        '(a 503 after some batches were written), stores it once. Two documents with the same text and metadata are ' +
+        'one document; give ids to keep them apart. The answer lists the id of every document, in the order given.',
       security,
       params: Name,
       body: UpsertDocumentsBody,

@@ -72,7 +72,7 @@ test('collections: create, upsert, query, get, delete, scoped per user', async (
     const res = await post('/api/collections/field-notes/documents', { documents: [{ text: 'A kittiwake colony on the sea stacks' }, { id: 'dup', text: 'first version' }, { id: 'dup', text: 'second version', metadata: { v: 2 } }] })
     t.equal(res.statusCode, 200)
     const ids = res.json().ids as string[]
-    t.match(ids[0], /^[0-9a-f-]{36}$/, 'a UUID where no id was given')
+    t.match(ids[0], /^d-[0-9a-f]{32}$/, 'an id from the content where none was given')
     t.same(ids.slice(1), ['dup', 'dup'])
     t.equal(res.json().upserted, 2)
     const dup = await app.inject({ url: '/api/collections/field-notes/documents/dup', headers: alice })
@@ -80,6 +80,21 @@ test('collections: create, upsert, query, get, delete, scoped per user', async (
     const generated = await app.inject({ url: `/api/collections/field-notes/documents/${ids[0]}`, headers: alice })
     t.equal(generated.json().text, 'A kittiwake colony on the sea stacks')
     t.equal((await app.inject({ url: '/api/collections/field-notes', headers: alice })).json().count, 1002)
+  })
+
+  await t.test('documents without ids, sent twice (a retry, a repeated paste), are stored once, under the same ids', async (t) => {
+    t.equal((await post('/api/collections', { name: 'pastes' })).statusCode, 201)
+    const documents = [{ text: 'Razorbills winter far out at sea', metadata: { kind: 'note', year: 2024 } }, { text: 'Fulmars glide on stiff wings' }]
+    const first = await post('/api/collections/pastes/documents', { documents })
+    t.equal(first.statusCode, 200)
+    const ids = first.json().ids as string[]
+    t.equal(new Set(ids).size, 2, 'two documents, two ids')
+    const again = await post('/api/collections/pastes/documents', { documents: [{ text: documents[0]!.text, metadata: { year: 2024, kind: 'note' } }, documents[1]] })
+    t.same(again.json().ids, ids, 'the same ids the second time (metadata key order does not matter)')
+    t.equal((await app.inject({ url: '/api/collections/pastes', headers: alice })).json().count, 2, 'stored once')
+    const changed = await post('/api/collections/pastes/documents', { documents: [{ text: documents[0]!.text, metadata: { kind: 'note', year: 2025 } }] })
+    t.not(changed.json().ids[0], ids[0], 'other metadata: another document')
+    t.equal((await app.inject({ method: 'DELETE', url: '/api/collections/pastes', headers: alice })).statusCode, 204)
   })
 
   await t.test('an upsert replaces what an id held, metadata included', async (t) => {
