@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { THREADS_BUCKET, THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
 import { ThreadsEngine } from '../threads/engine.js'
+import { memorySearchRequest } from '../threads/memory-search.js'
 import { serveThreadsRpc } from '../threads/threads-rpc.js'
 import { ThreadLog } from '../threads/thread-log.js'
 import { ThreadStore } from '../threads/thread-store.js'
@@ -59,7 +60,9 @@ export default fp(async function threads (fastify) {
     logger: fastify.log,
     searchMemory: async (query, thread) => {
       try {
-        const reply = await fastify.nats.request(subjects.memorySearch, JSON.stringify({ query, scope: 'main', k: 5, thread: thread.id, user: thread.owner }), { timeout: 2_000 })
+        // Searched as the place the answer is shown in may see, not as the thread's owner (see memorySearchRequest).
+        const request = await memorySearchRequest(query, thread, (id) => store.get(id))
+        const reply = await fastify.nats.request(subjects.memorySearch, JSON.stringify(request), { timeout: 2_000 })
         const { results } = reply.json<{ results: Array<{ text: string, score: number }> }>()
         return results.length ? results.map((x, i) => `${i + 1}. ${x.text}`).join('\n') : 'Nothing in memory matches.'
       } catch (err) {

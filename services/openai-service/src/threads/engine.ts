@@ -431,7 +431,7 @@ export class ThreadsEngine {
     for (const [i, s] of steps.entries()) {
       const child = this.record('step', {
         id: ids[i]!, parent: id, root: r.root, depth: r.depth + 1, task: s.instructions, owner: r.owner, model: r.assistant.model, status: 'waiting',
-        dependsOn: s.depends_on.map((d) => ids[d]!)
+        dependsOn: s.depends_on.map((d) => ids[d]!), access: accessOf(r)
       })
       if (await this.store.create(child)) await this.log.publish(child.id, 'created', { thread: child }, { msgID: `created:${child.id}` })
     }
