@@ -30,32 +30,58 @@ export async function lastSeqOn (jsm: JetStreamManager, stream: string, subjects
 }
 
 const NO_MESSAGE_FOUND = 10037
-/** A replay that receives nothing for this long stops (the messages it waited for were removed meanwhile). */
+/** A read that the stream sends nothing for this long (while it waits for the stream, not for its reader) stops. */
 const READ_IDLE_MS = 5_000
 
 /**
- * Reads the stream's messages on `filter` with afterSeq < seq ≤ endSeq, in order, through a short-lived
- * ordered consumer; `onMessage` is awaited (a slow reader slows the read, nothing piles up). `endSeq` must be
- * the seq of a message on `filter`, or have one after it: the read ends on reaching it or passing it, never by
- * guessing from pending counts (which lag behind for filtered consumers).
+ * What readRange throws when the stream stopped sending before the range's end: its server went away, or the
+ * messages still to read were removed meanwhile (purged, aged out). Never a silent hole: the caller reads on
+ * after `lastSeq` (a transient failure: see isTransient), or tells its reader what is gone.
  */
-export async function readRange (js: JetStreamClient, stream: string, filter: string, afterSeq: number, endSeq: number, onMessage: (m: JsMsg) => Promise<void> | void): Promise<void> {
+export class ReadIncompleteError extends Error {
+  override name = 'ReadIncompleteError'
+  constructor (readonly lastSeq: number, readonly endSeq: number, idleMs: number) {
+    super(`the stream sent nothing for ${idleMs} ms before seq ${endSeq} (read up to ${lastSeq}): its server is away, or those messages were removed meanwhile`)
+  }
+}
+
+export interface ReadRangeOptions {
+  /** How long the stream may send nothing while the read waits for it (default 5 s); the reader's own time does not count. */
+  idleMs?: number
+}
+
+/**
+ * Reads the stream's messages on `filter` with afterSeq < seq ≤ endSeq, in order, through a short-lived
+ * ordered consumer; `onMessage` is awaited (a slow reader slows the read, nothing piles up), for as long as it
+ * takes. `endSeq` must be the seq of a message on `filter`, or have one after it: the read ends on reaching it or
+ * passing it, never by guessing from pending counts (which lag behind for filtered consumers). A stream that
+ * sends nothing for `idleMs` before then ends the read with ReadIncompleteError.
+ */
+export async function readRange (js: JetStreamClient, stream: string, filter: string, afterSeq: number, endSeq: number, onMessage: (m: JsMsg) => Promise<void> | void, opts: ReadRangeOptions = {}): Promise<void> {
   if (endSeq <= afterSeq) return
+  const idleMs = opts.idleMs ?? READ_IDLE_MS
   const consumer = await js.consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 })
+  let last = afterSeq
   try {
     const messages = await consumer.consume({ max_messages: 256 })
     let idle: NodeJS.Timeout | undefined
+    // Armed only while the read waits for the stream: a reader that takes its time (a socket draining, a batch
+    // being embedded) must not be taken for a stream that went quiet.
     const arm = (): void => {
-      clearTimeout(idle)
-      idle = setTimeout(() => { void messages.close() }, READ_IDLE_MS)
+      idle = setTimeout(() => { void messages.close() }, idleMs)
     }
     arm()
     try {
       for await (const m of messages) {
-        if (m.seq > endSeq) break
-        arm()
+        clearTimeout(idle)
+        if (m.seq > endSeq) {
+          last = endSeq
+          break
+        }
         await onMessage(m)
+        last = m.seq
         if (m.seq >= endSeq) break
+        arm()
       }
     } finally {
       clearTimeout(idle)
@@ -63,6 +89,7 @@ export async function readRange (js: JetStreamClient, stream: string, filter: st
   } finally {
     await consumer.delete().catch(() => {})
   }
+  if (last < endSeq) throw new ReadIncompleteError(last, endSeq, idleMs)
 }
 
 const JETSTREAM_TEMPORARILY_UNAVAILABLE = 10008
@@ -93,7 +120,7 @@ export function onStalled (messages: ConsumerMessages, onStall: () => void, miss
 export function isTransient (err: unknown): boolean {
   if (err instanceof JetStreamApiError) return err.code === JETSTREAM_TEMPORARILY_UNAVAILABLE || err.status === 503
   if (!(err instanceof Error)) return false
-  return ['TimeoutError', 'NoResponders', 'JetStreamNotEnabled', 'RequestError', 'JetStreamStatusError', 'ConnectionError'].includes(err.name) ||
+  return ['TimeoutError', 'ReadIncompleteError', 'NoResponders', 'JetStreamNotEnabled', 'RequestError', 'JetStreamStatusError', 'ConnectionError'].includes(err.name) ||
     (err.cause instanceof Error && isTransient(err.cause))
 }
 

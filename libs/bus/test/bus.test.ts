@@ -5,7 +5,7 @@ import { test } from 'tap'
 import { BaseConfig, buildService, loadConfig } from '@skein/kit'
 import { NatsServer, freePort } from '@skein/stack'
 import { JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { BusUnavailableError, PublishFailedError, busHeaders, busPlugin, connectBus, duplicateInProcess, ensureStream, isTransient, lastSeqOn, mayHaveLanded, neverReached, publishOnce, readRange } from '../src/index.js'
+import { BusUnavailableError, PublishFailedError, busHeaders, busPlugin, connectBus, duplicateInProcess, ensureStream, isTransient, lastSeqOn, mayHaveLanded, neverReached, publishOnce, readRange, ReadIncompleteError } from '../src/index.js'
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'skein-bus-'))
 
@@ -92,6 +92,43 @@ test('readRange reads exactly a filtered range of a stream, in order, however th
   const toB = await read(1100, 1198) // seq 1198 is one of b's
   t.equal(toB[toB.length - 1], 1197, 'an endSeq on another subject: stops at the last message before it')
   t.same(await read(1201, 1201), [], 'nothing after the end')
+})
+
+test('readRange waits for a slow reader however long it takes, and never ends short in silence', async (t) => {
+  const nats = await NatsServer.start({ dataDir: dataDir() })
+  t.teardown(() => nats.stop())
+  const nc = await connectBus({ servers: nats.url, name: 'test', connectTimeoutMs: 2_000 })
+  t.teardown(() => nc.close())
+  const jsm = await jetstreamManager(nc)
+  const js = jetstream(nc)
+  await ensureStream(jsm, { name: 'SLOW', subjects: ['slow.>'] })
+  // More than a consumer fetches at once (256), so that some are still on the server when the reader stops.
+  const published = []
+  for (let i = 0; i < 600; i++) published.push(js.publish('slow.a', String(i)))
+  await Promise.all(published)
+  // The reader stops for longer than the stream may stay quiet (a socket draining, a batch being embedded).
+  const seqs: number[] = []
+  await readRange(js, 'SLOW', 'slow.>', 0, 600, async (m) => {
+    if (m.seq === 1) await new Promise((resolve) => setTimeout(resolve, 900))
+    seqs.push(m.seq)
+  }, { idleMs: 300 })
+  t.same(seqs, Array.from({ length: 600 }, (_v, i) => i + 1), 'every message up to the end, in order')
+
+  // The messages still to read are removed while the read is under way: it says so instead of ending short.
+  await ensureStream(jsm, { name: 'GONE', subjects: ['gone.>'] })
+  const acks = []
+  for (let i = 0; i < 600; i++) acks.push(js.publish('gone.a', String(i)))
+  await Promise.all(acks)
+  let read = 0
+  const err = await readRange(js, 'GONE', 'gone.>', 0, 600, async (m) => {
+    if (m.seq === 1) await jsm.streams.purge('GONE')
+    read++
+  }, { idleMs: 300 }).catch((e: unknown) => e)
+  t.ok(err instanceof ReadIncompleteError, 'a ReadIncompleteError')
+  t.ok(read < 600, 'not every message could be read')
+  t.equal((err as ReadIncompleteError).lastSeq, read, 'naming the last seq it read')
+  t.equal((err as ReadIncompleteError).endSeq, 600)
+  t.ok(isTransient(err), 'a reader that retries goes on from there')
 })
 
 test('a write nobody received may be made again; one that timed out may have landed, one refused did not', async (t) => {
