@@ -240,4 +240,19 @@ t.test('a flood of frames is refused past the rate, then the socket is closed (4
   t.equal(c.closed?.code, 4029, 'then closed')
 })
 
+t.test('a request over the rate is answered with its id (refused, not done), so its sender never waits in vain', async (t) => {
+  const c = await connect(t, 'eager')
+  const ids = Array.from({ length: 500 }, (_v, i) => `p${i}`)
+  for (const id of ids) c.send('ping', {}, id)
+  const answered = (frames: Frame[]): Map<string, Frame> => new Map(frames.filter((f) => f.id !== undefined && (f.event === 'ack' || f.event === 'error')).map((f) => [f.id!, f]))
+  await c.until((frames) => answered(frames).size === ids.length, 10_000).catch(() => {})
+  const answers = answered(c.frames)
+  t.equal(answers.size, ids.length, 'every request is answered')
+  const refused = [...answers.values()].filter((f) => f.event === 'error')
+  t.ok(refused.length > 0, `some were over the rate (${refused.length})`)
+  t.ok(refused.every((f) => f.data.code === 'FUNNEL_RATE_LIMITED'), 'refused for the rate, saying so')
+  t.match(refused[0]?.data.message, /not done: send this one again later/)
+  t.equal(c.closed, null, 'the socket stays open')
+})
+
 export type { Frame }

@@ -34,6 +34,25 @@ function describe (errors: Array<{ instancePath: string, message: string }>, pre
   return `${path} ${first.message}`
 }
 
+/** A frame's request id: a string of 1 to 128 characters, else none. */
+function clientId (frame: object): string | undefined {
+  const id = (frame as { id?: unknown }).id
+  return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : undefined
+}
+
+/**
+ * The request id of a frame that will not be handled (over the socket's rate), so that its sender is answered
+ * rather than left waiting; undefined for a frame that is no request or cannot be read.
+ */
+export function requestIdOf (text: string): string | undefined {
+  try {
+    const frame: unknown = JSON.parse(text)
+    return typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? clientId(frame) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Reads one client frame: JSON text `{ event, data?, id? }` whose `data` matches the event's schema. Anything
  * else is a refusal that names the problem (the connection stays open): not JSON, not an object, a
@@ -49,8 +68,7 @@ export function parseFrame (text: string): ParsedFrame {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
     return { ok: false, code: 'FUNNEL_BAD_FRAME', message: 'a frame is a JSON object: { "event": "<name>", "data": { … }, "id"?: "<client id>" }' }
   }
-  const rawId = (frame as { id?: unknown }).id
-  const id = typeof rawId === 'string' && rawId.length > 0 && rawId.length <= 128 ? rawId : undefined
+  const id = clientId(frame)
   const withId = id ? { id } : {}
   const bad = forbiddenKey(frame)
   if (bad) return { ok: false, code: 'FUNNEL_BAD_FRAME', message: `the key "${bad}" is not allowed in a frame`, ...withId }

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCodes, MAIN_ROOM, type ClientAckData, type ClientEventData, type ClientEventName, type ThreadRecord, type ThreadStatus } from '@skein/schemas'
 import { WsError } from './errors.js'
-import { parseFrame } from './frames.js'
+import { parseFrame, requestIdOf } from './frames.js'
 import { frame, type RealtimeHub } from './hub.js'
 import type { Session } from './session.js'
 
@@ -71,17 +71,23 @@ const handlers: { [E in ClientEventName]: Handler<E> } = {
  * flooding after being told is closed (4029).
  */
 export async function onFrame (hub: RealtimeHub, s: Session, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean, log: FastifyBaseLogger): Promise<void> {
+  const text = (): string => Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8')
   if (!s.take()) {
-    if (s.flooding) s.close(CloseCodes.RATE_LIMITED, 'rate limit exceeded again and again')
-    else if (s.shouldTell()) s.send(frame('error', { code: 'FUNNEL_RATE_LIMITED', message: 'too many frames: slow down; frames over the rate (WS_RATE_PER_S) are dropped' }))
+    if (s.flooding) {
+      s.close(CloseCodes.RATE_LIMITED, 'rate limit exceeded again and again')
+      return
+    }
+    // A request is answered, so that its sender knows it was not done (a message was not stored) instead of
+    // waiting for an ack that never comes; other frames are told once a second.
+    const id = isBinary ? undefined : requestIdOf(text())
+    if (id || s.shouldTell()) s.send(frame('error', { code: 'FUNNEL_RATE_LIMITED', message: 'too many frames: slow down; frames over the rate (WS_RATE_PER_S) are dropped, not done: send this one again later' }, id))
     return
   }
   if (isBinary) {
     s.send(frame('error', { code: 'FUNNEL_BAD_FRAME', message: 'frames are JSON text, not binary' }))
     return
   }
-  const text = Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8')
-  const parsed = parseFrame(text)
+  const parsed = parseFrame(text())
   if (!parsed.ok) {
     s.send(frame('error', { code: parsed.code, message: parsed.message }, parsed.id))
     return
