@@ -41,6 +41,8 @@ export function redactUrl (url: string): string {
   return url.replace(/([?&](?:token|access_token|api_key|key)=)[^&#]*/gi, '$1[redacted]')
 }
 
+const redactedUrl = (url: unknown): unknown => (typeof url === 'string' ? redactUrl(url) : url)
+
 function loggerOptions (name: string, level: string): FastifyServerOptions['logger'] {
   const pretty = process.stdout.isTTY && level !== 'silent'
   return {
@@ -63,7 +65,11 @@ function loggerOptions (name: string, level: string): FastifyServerOptions['logg
     serializers: {
       req (req: { method: string, url: string, hostname?: string, ip?: string }) {
         return { method: req.method, url: redactUrl(req.url), host: req.hostname, remoteAddress: req.ip }
-      }
+      },
+      // A URL logged under these keys, by the kit (a failed request's `url`) or a plugin (@fastify/websocket
+      // logs an upgrade to a path with no WebSocket route as `path`), goes out without its token too.
+      url: redactedUrl,
+      path: redactedUrl
     },
     ...(pretty ? { transport: { target: createRequire(import.meta.url).resolve('pino-pretty'), options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
   }

@@ -149,9 +149,11 @@ test('logging: authorization, cookies, keys and tokens in URLs are redacted in w
   t.equal(backend?.config.JWT_SECRET, '[redacted]')
   t.equal(backend?.config.OPENAI_API_KEY, '[redacted]')
   const incoming = lines.filter((l) => l.msg === 'incoming request').map((l) => l.req.url)
-  t.same(incoming, ['/headers', '/backend?token=[redacted]&room=main'], 'request URLs are logged without their token')
+  t.same(incoming, ['/headers', '/backend?token=[redacted]&room=main', '/broken?token=[redacted]'], 'request URLs are logged without their token')
+  t.equal(lines.find((l) => l.msg === 'request failed')?.url, '/broken?token=[redacted]', 'nor the URL of a failed request')
+  t.equal(lines.find((l) => /no websocket handler/.test(l.msg))?.path, '/broken?token=[redacted]', 'nor a path a plugin logs')
   t.ok(lines.every((l) => typeof l.reqId === 'string' || l.req === undefined), 'each request line carries its request id')
-  for (const secret of ['Bearer x', 'cookie-value', 'api-key-value', 'sk-live-backend-key', 'jwt-secret-in-config', 'sk-live-config-key', 'query-token-value']) {
+  for (const secret of ['Bearer x', 'cookie-value', 'api-key-value', 'sk-live-backend-key', 'jwt-secret-in-config', 'sk-live-config-key', 'query-token-value', 'failing-token-value']) {
     t.notOk(out.includes(secret), `"${secret}" appears nowhere in the logs`)
   }
 })
