@@ -4,6 +4,7 @@ import { AuthConfig, BaseConfig } from '@skein/kit'
 /** Chroma, the embedding backend and thread memory: shared by the service and the rebuild command. */
 export const MemorySettings = Type.Object({
   CHROMA_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8000', description: 'The Chroma server' }),
+  CHROMA_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'Time allowed to each Chroma request (a query, one batch of an upsert); past it the request is abandoned and the client gets 503 MEMORY_UNAVAILABLE' }),
   OPENAI_API_KEY: Type.Optional(Type.String({ description: 'Key of the embedding backend' })),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'The embedding backend: any OpenAI-compatible server' })),
   MODEL_BACKEND: Type.Union([Type.Literal('simulator'), Type.Literal('openai-compatible')], { default: 'openai-compatible' }),

@@ -34,7 +34,7 @@ try {
 const embedder = new Embedder(config)
 say(`rebuilding "${config.MEMORY_COLLECTION}" on ${config.CHROMA_URL} from SKEIN_THREADS on ${config.NATS_URL}, embedding with ${embedder.model} at ${config.OPENAI_BASE_URL ?? 'OpenAI'}`)
 const nc = await connectBus({ servers: config.NATS_URL, name: 'chroma-service-rebuild', connectTimeoutMs: config.NATS_CONNECT_TIMEOUT_MS }).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)))
-const chroma = connectChroma(config.CHROMA_URL)
+const chroma = connectChroma(config.CHROMA_URL, config.CHROMA_TIMEOUT_MS)
 try {
   await chroma.heartbeat()
 } catch {

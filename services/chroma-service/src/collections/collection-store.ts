@@ -88,7 +88,7 @@ export class CollectionStore {
   constructor (
     private readonly chroma: ChromaClient,
     private readonly embedder: Embedder,
-    private readonly opts: { upsertBatch: number }
+    private readonly opts: { upsertBatch: number, chromaTimeoutMs?: number }
   ) {}
 
   private async open (internal: string): Promise<Collection | null> {
@@ -100,7 +100,7 @@ export class CollectionStore {
       return c
     } catch (err) {
       if (isNotFound(err)) return null
-      throw chromaFailure(err)
+      throw chromaFailure(err, this.opts.chromaTimeoutMs)
     }
   }
 
@@ -129,7 +129,7 @@ export class CollectionStore {
           continue
         }
         if (isNotFound(err)) throw new CollectionNotFoundError(name)
-        throw chromaFailure(err)
+        throw chromaFailure(err, this.opts.chromaTimeoutMs)
       }
     }
   }
@@ -148,7 +148,7 @@ export class CollectionStore {
         if (batch.length < page) break
       }
     } catch (err) {
-      throw chromaFailure(err)
+      throw chromaFailure(err, this.opts.chromaTimeoutMs)
     }
     return out.sort((a, b) => Number(b.owner === user) - Number(a.owner === user) || a.name.localeCompare(b.name))
   }
@@ -175,7 +175,7 @@ export class CollectionStore {
       return info(c, 0)
     } catch (err) {
       if (err instanceof ChromaUniqueError) throw new CollectionExistsError(body.name)
-      throw chromaFailure(err)
+      throw chromaFailure(err, this.opts.chromaTimeoutMs)
     }
   }
 

@@ -9,5 +9,5 @@ declare module 'fastify' {
 }
 
 export default fp(async function collections (fastify) {
-  fastify.decorate('collections', new CollectionStore(fastify.chroma, fastify.embedder, { upsertBatch: fastify.config.UPSERT_BATCH }))
+  fastify.decorate('collections', new CollectionStore(fastify.chroma, fastify.embedder, { upsertBatch: fastify.config.UPSERT_BATCH, chromaTimeoutMs: fastify.config.CHROMA_TIMEOUT_MS }))
 }, { name: 'collections', dependencies: ['chroma-client', 'embedder'] })

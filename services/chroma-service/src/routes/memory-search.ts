@@ -20,7 +20,7 @@ const memorySearch: FastifyPluginAsyncTypebox = async (fastify) => {
     try {
       return { results: await fastify.memory.search({ query: q, k: k ?? 5, scope, id, user: request.user! }) }
     } catch (err) {
-      throw chromaFailure(err)
+      throw chromaFailure(err, fastify.config.CHROMA_TIMEOUT_MS)
     }
   })
 }
