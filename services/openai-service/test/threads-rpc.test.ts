@@ -67,6 +67,16 @@ test('the threads engine answers over NATS request/reply', async (t) => {
     t.equal((await ask('llm_request', 'carol', { thread: 'harbour', text: 'let me in' })).error?.status, 404, 'a non-member cannot write to it')
   })
 
+  await t.test('a task a member starts in a private room is readable by the room\'s owner and members, no one else', async (t) => {
+    const created = await ask('create_task', 'bob', { task: 'Note the tides in 20 words', parent: 'harbour' })
+    t.equal(created.ok, true)
+    const task = created.data as ThreadRecord
+    t.equal(task.private, true, 'private like its room')
+    for (const user of ['alice', 'bob']) t.equal((await ask('get', user, { thread: task.id })).data?.id, task.id, `${user} may read it`)
+    t.equal((await ask('get', 'carol', { thread: task.id })).error?.status, 404, 'a stranger may not')
+    await ask('cancel', 'bob', { thread: task.id })
+  })
+
   let posted: ThreadMessage | undefined
   await t.test('post: a user message, no assistant reply', async (t) => {
     const res = await ask('post', 'bob', { thread: 'harbour', text: 'Morning, everyone', session: 's-1' }, 'rpc-post-1')

@@ -44,7 +44,8 @@ export function canAccess (r: ThreadRecord, user: string): boolean {
 }
 
 /** The fields a thread inherits from its parent: a task in a private room is private to the same people. */
-const accessOf = (r: ThreadRecord): Pick<ThreadRecord, 'private' | 'members'> => (r.private ? { private: true, members: r.members ?? [] } : {})
+/** A private thread's readers, for the threads made under it: its owner (a member there, whoever owns the new one) and its members. */
+const accessOf = (r: ThreadRecord): Pick<ThreadRecord, 'private' | 'members'> => (r.private ? { private: true, members: [...new Set([r.owner, ...(r.members ?? [])])] } : {})
 /**
  * Marks the lifecycle events of a private thread, so that the funnel shows them in the private room at the
  * root of its tree instead of the main room.
