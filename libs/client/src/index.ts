@@ -1,7 +1,9 @@
 export { SkeinClient, type SkeinClientOptions, type TokenAnswer } from './skein-client.js'
 export {
   RealtimeClient,
+  TRANSIENT_JOIN_CODES,
   type ConnectionState,
+  type ErrorEventData,
   type EventData,
   type EventName,
   type RealtimeOptions,

@@ -35,7 +35,23 @@ export interface ReconnectOptions {
   maxDelayMs?: number
   /** Failed attempts in a row before the state reads offline (default 5: about 5 s of trying). */
   offlineAfter?: number
+  /** First delay before a room refused for now (see TRANSIENT_JOIN_CODES) is joined again (default 500 ms); doubles per refusal, with jitter. */
+  rejoinDelayMs?: number
+  /** Longest delay between two attempts to rejoin a room (default 10 000 ms). */
+  rejoinMaxDelayMs?: number
 }
+
+/**
+ * The join refusals that mean "not now": the threads engine (openai-service) or NATS not answering, the socket
+ * closing, an internal failure, the socket's rate exceeded, an expired token (the funnel then closes the socket
+ * and the client renews it). Such a room stays followed and is joined again, from its last seq, after a backoff
+ * (`rejoinDelayMs`, doubling up to `rejoinMaxDelayMs`) for as long as it is followed and the client open; so is
+ * one whose join got no answer within `timeout`. Any other refusal (FUNNEL_ROOM_NOT_FOUND, which a private room
+ * one may not see also answers, FUNNEL_TOO_MANY_ROOMS, a validation error) is for good: the room is no longer
+ * followed.
+ */
+export const TRANSIENT_JOIN_CODES: readonly string[] = ['FUNNEL_THREADS_UNAVAILABLE', 'FUNNEL_UNAVAILABLE', 'FUNNEL_CLOSED', 'FUNNEL_TOKEN_EXPIRED', 'FUNNEL_INTERNAL', 'THREADS_INTERNAL', 'FUNNEL_RATE_LIMITED']
+const transientJoinCodes: ReadonlySet<string> = new Set(TRANSIENT_JOIN_CODES)
 
 export interface RealtimeOptions {
   /** The funnel's base URL (`http://…`); the socket is `ws://…/ws?token=`. */
@@ -51,20 +67,33 @@ export interface RealtimeOptions {
 
 /** The log no longer holds what came after the client's cursor: reload the room over HTTP. */
 export interface ResumeGap { room: string, oldestSeq: number, message: string }
+/**
+ * `error`: a refusal no request was waiting for. With `room`: the funnel refused for good to rejoin a room the
+ * client followed (after a reconnection, say) and no `join()` was waiting to hear it; the room is no longer
+ * followed. A refusal for now (TRANSIENT_JOIN_CODES) is not reported: the room is joined again by itself.
+ */
+export type ErrorEventData = ServerEventData<'error'> & { room?: string }
 /** What `on()` listens to: the server's events, and `resume_gap` from the client itself. */
 export type EventName = ServerEventName | 'resume_gap'
 /** What `on()` listeners get: the server events, with `new_message` carrying the sender's client id. */
-export type EventData<E extends EventName> = E extends 'resume_gap' ? ResumeGap : E extends 'new_message' ? NewMessageData : E extends ServerEventName ? ServerEventData<E> : never
+export type EventData<E extends EventName> = E extends 'resume_gap'
+  ? ResumeGap
+  : E extends 'new_message' ? NewMessageData : E extends 'error' ? ErrorEventData : E extends ServerEventName ? ServerEventData<E> : never
 type Listener<E extends EventName> = (data: EventData<E>) => void
 type RoomJoined = ServerEventData<'room_joined'>
 
 interface Pending { resolve: (data: Record<string, unknown>) => void, reject: (err: Error) => void, timer: ReturnType<typeof setTimeout> }
-interface Joining { resolve: (data: RoomJoined) => void, reject: (err: Error) => void, id: string | null }
+/** One waiting for a room's room_joined: the app's join() (`app`), or the client's own rejoin (answering join_room `id`). */
+interface Joining { resolve: (data: RoomJoined) => void, reject: (err: Error) => void, id: string | null, app: boolean }
+/** A join_room sent on the current socket, until its ack or error (`timer` runs until room_joined shows the funnel answering). */
+interface JoinRequest { room: string, timer: ReturnType<typeof setTimeout> | null }
 
 /**
  * One WebSocket to the funnel that reconnects by itself and resumes losslessly: on every (re)connection it
  * rejoins each room with `afterSeq` = the last seq it delivered there, and drops any sequenced event it has
- * already delivered, so a stream cut by a lost connection ends complete, with nothing twice.
+ * already delivered, so a stream cut by a lost connection ends complete, with nothing twice. A rejoin refused
+ * for now (TRANSIENT_JOIN_CODES) is tried again with backoff; one refused for good drops the room and is
+ * reported as an `error` event with its `room`.
  */
 export class RealtimeClient {
   state: ConnectionState = 'idle'
@@ -91,6 +120,10 @@ export class RealtimeClient {
   private nextId = 0
   private readonly pending = new Map<string, Pending>()
   private readonly joining = new Map<string, Joining[]>()
+  private readonly joinRequests = new Map<string, JoinRequest>()
+  /** Rooms refused for now: the timer that joins each again, and the refusals in a row (the backoff's exponent). */
+  private readonly rejoinTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  private readonly rejoinAttempts = new Map<string, number>()
   private readonly waitingForSync: Array<() => void> = []
   private readonly listeners = new Map<string, Set<(data: never) => void>>()
   private readonly stateListeners = new Set<(state: ConnectionState) => void>()
@@ -99,7 +132,7 @@ export class RealtimeClient {
     this.cursors = new RoomCursors(opts.resume)
     this.wsUrl = opts.baseURL.replace(/\/+$/, '').replace(/^http/, 'ws') + '/ws'
     this.timeout = opts.timeout ?? 20_000
-    this.reconnect = { initialDelayMs: 250, maxDelayMs: 5_000, offlineAfter: 5, ...opts.reconnect }
+    this.reconnect = { initialDelayMs: 250, maxDelayMs: 5_000, offlineAfter: 5, rejoinDelayMs: 500, rejoinMaxDelayMs: 10_000, ...opts.reconnect }
   }
 
   // In a browser: back online → try at once; offline → say so (while not connected).
@@ -134,8 +167,10 @@ export class RealtimeClient {
     this.synced = false
     socket?.close(1000, 'closed by the client')
     this.failAll(new ConnectionLostError('the client closed the connection'))
+    this.dropJoinRequests()
     for (const waiters of this.joining.values()) for (const j of waiters) j.reject(new ConnectionLostError('the client closed the connection'))
     this.joining.clear()
+    this.rejoinAttempts.clear()
     this.setState('closed')
   }
 
@@ -202,6 +237,12 @@ export class RealtimeClient {
     const wasSynced = this.synced
     this.synced = false
     this.failAll(new ConnectionLostError(`the connection closed (${code}) before the answer came: the request may or may not have been carried out`))
+    // Its joins are lost with it; the rooms are rejoined on the next connection, where the app's join() waits on.
+    this.dropJoinRequests()
+    for (const [room, waiters] of this.joining) {
+      for (const j of waiters) if (!j.app) j.reject(new ConnectionLostError(`the connection closed (${code}) before room ${room} was joined`))
+      this.joining.set(room, waiters.filter((j) => j.app))
+    }
     if (!this.wanted) return
     if (!wasSynced) this.failures++
     if (code === CLOSE.TOKEN_EXPIRED) this.refreshToken = true
@@ -257,16 +298,19 @@ export class RealtimeClient {
       case 'room_joined': {
         const joined = f.data as RoomJoined
         this.cursors.joined(joined.room, joined.lastSeq)
+        // The funnel is answering: the replay that follows may take as long as it needs.
+        for (const r of this.joinRequests.values()) {
+          if (r.room !== joined.room || !r.timer) continue
+          clearTimeout(r.timer)
+          r.timer = null
+        }
         for (const j of this.joining.get(joined.room)?.splice(0) ?? []) j.resolve(joined)
         break
       }
       case 'room_left': {
         // The funnel put us out of a room we still follow (its replay could not finish): back in, from our cursor.
         const { room } = f.data as { room: string }
-        const socket = this.socket
-        if (this.cursors.has(room) && socket) {
-          setTimeout(() => { if (this.socket === socket && this.cursors.has(room)) void this.sendJoin(room).catch(() => {}) }, 500)
-        }
+        if (this.cursors.has(room)) this.scheduleRejoin(room)
         break
       }
     }
@@ -286,11 +330,17 @@ export class RealtimeClient {
 
   /** An ack or error answering a request (or a join); true when one was waiting for it. */
   private settle (id: string, event: 'ack' | 'error', data: Record<string, unknown>): boolean {
-    for (const [room, waiters] of this.joining) {
-      const j = waiters.find((w) => w.id === id)
-      if (!j) continue
-      if (event === 'ack') return true // the join was resolved by room_joined already
-      this.onJoinError(room, data)
+    const join = this.joinRequests.get(id)
+    if (join) {
+      this.joinRequests.delete(id)
+      if (join.timer) clearTimeout(join.timer)
+      if (event === 'error') {
+        this.onJoinError(join.room, id, data)
+      } else {
+        // Joined and caught up (room_joined resolved the waiters already): the backoff starts over.
+        this.rejoinAttempts.delete(join.room)
+        this.cancelRejoin(join.room)
+      }
       return true
     }
     const p = this.pending.get(id)
@@ -302,7 +352,7 @@ export class RealtimeClient {
     return true
   }
 
-  private onJoinError (room: string, data: Record<string, unknown>): void {
+  private onJoinError (room: string, id: string, data: Record<string, unknown>): void {
     if (data.code === 'resume_gap' && typeof data.oldestSeq === 'number') {
       // The log no longer holds what came after our cursor: say so (the app reloads the room over HTTP),
       // then carry on from the oldest event kept.
@@ -310,12 +360,66 @@ export class RealtimeClient {
       this.emit('resume_gap', gap)
       this.cursors.untrack(room)
       this.cursors.track(room, data.oldestSeq - 1)
-      void this.sendJoin(room)
+      void this.sendJoin(room).catch(() => {})
       return
     }
+    const err = realtimeError(data, id)
+    if (transientJoinCodes.has(err.code)) this.joinFailed(room, id, err)
+    else this.joinRefused(room, err)
+  }
+
+  /** A join refused for now (or unanswered): the room stays followed and is joined again after a backoff. */
+  private joinFailed (room: string, id: string, err: Error): void {
+    const waiters = this.joining.get(room)
+    if (waiters) {
+      // The client's own rejoin lets go (a reconnection's resync must not wait on it); the app's join() waits on.
+      for (const j of waiters) if (j.id === id && !j.app) j.reject(err)
+      this.joining.set(room, waiters.filter((j) => j.id !== id || j.app))
+    }
+    this.scheduleRejoin(room)
+  }
+
+  /** A join refused for good: the room is no longer followed; the app hears of it from its join(), or an `error` event. */
+  private joinRefused (room: string, err: RealtimeError): void {
+    const followed = this.cursors.has(room)
     this.cursors.untrack(room)
-    for (const j of this.joining.get(room)?.splice(0) ?? []) j.reject(realtimeError(data, j.id ?? undefined))
+    this.cancelRejoin(room)
+    this.rejoinAttempts.delete(room)
+    const waiters = this.joining.get(room) ?? []
     this.joining.delete(room)
+    for (const j of waiters) j.reject(err)
+    if (followed && !waiters.some((j) => j.app)) {
+      const data: ErrorEventData = { code: err.code, message: err.message, room }
+      this.emit('error', data)
+    }
+  }
+
+  private scheduleRejoin (room: string): void {
+    const socket = this.socket
+    if (!this.wanted || !socket || !this.cursors.has(room) || this.rejoinTimers.has(room)) return
+    const attempt = this.rejoinAttempts.get(room) ?? 0
+    this.rejoinAttempts.set(room, attempt + 1)
+    const { rejoinDelayMs, rejoinMaxDelayMs } = this.reconnect
+    const delay = Math.min(rejoinMaxDelayMs, rejoinDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2)
+    this.rejoinTimers.set(room, setTimeout(() => {
+      this.rejoinTimers.delete(room)
+      // On another connection the resync rejoins every followed room.
+      if (this.socket === socket && this.wanted && this.cursors.has(room)) void this.sendJoin(room).catch(() => {})
+    }, delay))
+  }
+
+  private cancelRejoin (room: string): void {
+    const timer = this.rejoinTimers.get(room)
+    if (timer) clearTimeout(timer)
+    this.rejoinTimers.delete(room)
+  }
+
+  /** Forgets the joins in flight and the rejoins planned on the current socket (closing, or closed). */
+  private dropJoinRequests (): void {
+    for (const r of this.joinRequests.values()) if (r.timer) clearTimeout(r.timer)
+    this.joinRequests.clear()
+    for (const timer of this.rejoinTimers.values()) clearTimeout(timer)
+    this.rejoinTimers.clear()
   }
 
   private failAll (err: Error): void {
@@ -384,6 +488,11 @@ export class RealtimeClient {
   /**
    * Joins a room and follows it from then on, across reconnections. With `afterSeq` the room's events after
    * it are replayed first (events this client has already delivered are not delivered again).
+   *
+   * Resolves once the room is joined, however long the connection and the funnel take: a refusal for now
+   * (TRANSIENT_JOIN_CODES, or no answer within `timeout`) is tried again with backoff. Rejects with a
+   * RealtimeError when the room is refused for good (it is then not followed), with a ConnectionLostError on
+   * close(), and with a SkeinError when leave() gives up on the room first.
    */
   async join (room: string, opts: { afterSeq?: number } = {}): Promise<RoomJoined> {
     const fresh = !this.cursors.has(room)
@@ -393,29 +502,38 @@ export class RealtimeClient {
     if (!this.synced) {
       return await new Promise<RoomJoined>((resolve, reject) => {
         const list = this.joining.get(room) ?? []
-        list.push({ resolve, reject, id: null })
+        list.push({ resolve, reject, id: null, app: true })
         this.joining.set(room, list)
       })
     }
-    return await this.sendJoin(room, fresh ? opts.afterSeq : opts.afterSeq ?? this.cursors.afterSeq(room))
+    return await this.sendJoin(room, fresh ? opts.afterSeq : opts.afterSeq ?? this.cursors.afterSeq(room), true)
   }
 
-  private async sendJoin (room: string, afterSeq = this.cursors.afterSeq(room)): Promise<RoomJoined> {
+  private async sendJoin (room: string, afterSeq = this.cursors.afterSeq(room), app = false): Promise<RoomJoined> {
     const socket = this.socket
     if (!socket) throw new ConnectionLostError('not connected')
     const id = this.id()
     const joined = new Promise<RoomJoined>((resolve, reject) => {
       const list = this.joining.get(room) ?? []
-      list.push({ resolve, reject, id })
+      list.push({ resolve, reject, id, app })
       this.joining.set(room, list)
     })
+    const timer = setTimeout(() => {
+      if (!this.joinRequests.delete(id)) return
+      this.joinFailed(room, id, new APIConnectionTimeoutError(`join_room ${room}: no answer within ${this.timeout} ms`))
+    }, this.timeout)
+    this.joinRequests.set(id, { room, timer })
     socket.send(encodeFrame('join_room', afterSeq === undefined ? { room } : { room, afterSeq }, id))
     return await joined
   }
 
-  /** Leaves a room: no more events from it, and it is not rejoined after a reconnection. */
+  /** Leaves a room: no more events from it, and it is not rejoined after a reconnection (nor retried). */
   async leave (room: string): Promise<void> {
     this.cursors.untrack(room)
+    this.cancelRejoin(room)
+    this.rejoinAttempts.delete(room)
+    for (const j of this.joining.get(room) ?? []) j.reject(new SkeinError(`left room ${room} before it was joined`))
+    this.joining.delete(room)
     if (this.synced) await this.request('leave_room', { room })
   }
 }

@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { WebSocket } from 'ws'
-import { CuttableProxy, freePort, freePorts, startStack, type RunningStack } from '@skein/stack'
+import { CuttableProxy, freePort, freePorts, startServiceProcess, startStack, type RunningStack, type ServiceProcess } from '@skein/stack'
 import { SkeinClient, type SkeinClientOptions, type WebSocketConstructor } from '../src/index.js'
+
+// Services a test stopped and started again (stopOpenAIService): stopped with the stack.
+const restarted = new Set<ServiceProcess>()
 
 /** The whole local stack (as npm start runs it, without the web app) on free ports, stopped in teardown. */
 export async function stack (t: Test): Promise<RunningStack> {
@@ -16,8 +19,39 @@ export async function stack (t: Test): Promise<RunningStack> {
     web: false,
     env: { LOG_LEVEL: 'warn', SIM_TOKENS_PER_SECOND: '100' }
   })
-  t.teardown(() => running.stop())
+  t.teardown(async () => {
+    for (const s of restarted) await s.stop()
+    await running.stop()
+  })
   return running
+}
+
+/**
+ * Stops the stack's openai-service (the threads engine: a deploy, a crash) and gives back how to start it again,
+ * on its port and with the environment the stack gave it (the simulator as model backend).
+ */
+export async function stopOpenAIService (running: RunningStack): Promise<() => Promise<ServiceProcess>> {
+  const part = running.parts.find((p) => p.name === 'openai-service')
+  const nats = running.parts.find((p) => p.name === 'nats')
+  if (!part || !nats) throw new Error('the stack runs no openai-service (or no NATS)')
+  await running.services.get('openai-service')!.stop()
+  return async () => {
+    const s = await startServiceProcess({
+      name: 'openai-service',
+      entry: 'services/openai-service/dist/server.js',
+      port: Number(new URL(part.url).port),
+      env: {
+        NATS_URL: nats.url,
+        JWT_SECRET: running.jwtSecret,
+        AUTH_DEV_LOGIN: 'true',
+        OPENAI_BASE_URL: running.modelBackend.url,
+        OPENAI_API_KEY: 'simulator',
+        MODEL_BACKEND: 'simulator'
+      }
+    })
+    restarted.add(s)
+    return s
+  }
 }
 
 /** An HS256 Skein token, signed as the services sign theirs (for a token that expires soon). */

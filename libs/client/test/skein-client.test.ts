@@ -1,4 +1,5 @@
 import t from 'tap'
+import { WebSocket } from 'ws'
 import {
   AuthenticationError,
   BadRequestError,
@@ -7,10 +8,12 @@ import {
   NotFoundError,
   RealtimeError,
   SkeinClient,
+  decodeFrame,
   type ConnectionState,
-  type EventData
+  type EventData,
+  type WebSocketConstructor
 } from '../src/index.js'
-import { cuttableProxy, signToken, signedIn, stack, until } from './helper.js'
+import { cuttableProxy, signToken, signedIn, stack, stopOpenAIService, until } from './helper.js'
 
 // One real stack (NATS, Chroma, the simulator at 100 tokens/s, openai-service, chroma-service, funnel) for the
 // SDK's tests; the network is cut for real by a TCP proxy between a client and the funnel.
@@ -134,6 +137,19 @@ t.test('realtime: refusals are RealtimeErrors with the server\'s code; no reques
   t.match(await client.realtime.request('cancel', { thread: task.thread }), { cancelled: Array })
 })
 
+t.test('realtime: a room refused for good on rejoin is dropped, and the app hears of it as an error event naming the room', async (t) => {
+  // A page reloaded with a room that is not there (any more): the resync's join is refused, and no join() waits.
+  const client = await signedIn(t, funnel, 'erin', { resume: { 'sdk-nowhere': 4 } })
+  const errors: Array<EventData<'error'>> = []
+  client.realtime.on('error', (e) => errors.push(e))
+  client.realtime.connect()
+  await until(() => errors.length > 0, 'the refusal as an error event', 10_000)
+  t.match(errors, [{ code: 'FUNNEL_ROOM_NOT_FOUND', message: String, room: 'sdk-nowhere' }], 'one error event, with the code and the room')
+  t.same(client.realtime.rooms(), [], 'the room is no longer followed')
+  await until(() => client.realtime.state === 'connected', 'connected')
+  t.same(client.realtime.positions(), {}, 'nor resumed after a reload')
+})
+
 t.test('http: resources answer typed bodies; errors are one class per status with the code and request id', async (t) => {
   const client = await signedIn(t, funnel, 'dora')
   const main = await client.threads.main()
@@ -179,4 +195,49 @@ t.test('http: resources answer typed bodies; errors are one class per status wit
     hits = (await client.memory.search({ q: 'zeppelins marmalade orchards', scope: 'main', k: 3 })).results
   }
   t.ok(hits.some((h) => h.text.includes('marmalade')), 'memory search finds what was said in the main room')
+})
+
+// Last: it stops the stack's openai-service and starts another in its place.
+t.test('realtime: a room the funnel cannot rejoin for now (openai-service down) is joined again once it is back, nothing lost', async (t) => {
+  const proxy = await cuttableProxy(t, funnel)
+  // The ws package's WebSocket, noting the funnel's refusals as they arrive (the client deals with them itself).
+  const refusals: string[] = []
+  class Watched extends WebSocket {
+    constructor (url: string) {
+      super(url)
+      this.on('message', (raw: Buffer) => {
+        const f = decodeFrame(raw.toString('utf8'))
+        if (f?.event === 'error') refusals.push((f.data as EventData<'error'>).code)
+      })
+    }
+  }
+  const alba = await signedIn(t, funnel, 'alba')
+  const bruno = await signedIn(t, proxy.url, 'bruno', { WebSocket: Watched as unknown as WebSocketConstructor })
+  const seen: string[] = []
+  const errors: Array<EventData<'error'>> = []
+  bruno.realtime.on('new_message', (m) => seen.push(m.text))
+  bruno.realtime.on('error', (e) => errors.push(e))
+  alba.realtime.connect()
+  bruno.realtime.connect()
+  await alba.realtime.request('create_room', { room: 'sdk-harbour' })
+  await alba.realtime.join('sdk-harbour')
+  await bruno.realtime.join('sdk-harbour')
+  await alba.realtime.send('sdk-harbour', 'before the outage')
+  await until(() => seen.length === 1, 'the first message')
+
+  // The threads engine goes away, and bruno's connection with it: his rejoin is refused for now.
+  const startAgain = await stopOpenAIService(running)
+  await proxy.cutFor(300)
+  await until(() => refusals.includes('FUNNEL_THREADS_UNAVAILABLE'), 'the rejoin refused while openai-service is down')
+  await until(() => bruno.realtime.state === 'connected', 'bruno connected again')
+  t.ok(bruno.realtime.rooms().includes('sdk-harbour'), 'the room is still followed')
+  await alba.realtime.send('sdk-harbour', 'during the outage')
+
+  await startAgain()
+  await alba.realtime.send('sdk-harbour', 'after the outage')
+  await until(() => seen.length >= 3, 'the messages sent during and after the outage', 20_000)
+  t.same(seen, ['before the outage', 'during the outage', 'after the outage'], 'each message once, in order: no gap')
+  t.ok(refusals.filter((c) => c === 'FUNNEL_THREADS_UNAVAILABLE').length >= 1, `refused ${refusals.length}x before the engine was back`)
+  t.same(errors, [], 'a refusal for now is not reported to the app')
+  t.ok(bruno.realtime.rooms().includes('sdk-harbour'), 'and the room is followed still')
 })
