@@ -8,3 +8,4 @@ export const EmbeddingMismatchError = createError<[string, string, string, strin
 export const BadFilterError = createError<[string]>('MEMORY_BAD_FILTER', 'body/where is not a valid filter: %s', 400)
 export const MemoryUnavailableError = createError<[string]>('MEMORY_UNAVAILABLE', 'Chroma is unavailable (%s); GET /api/health shows it. Try again once it is back', 503)
 export const EmbeddingUnavailableError = createError<[string]>('MEMORY_EMBEDDING_UNAVAILABLE', 'The embedding backend failed: %s', 503)
+export const EmbeddingRefusedError = createError<[string]>('MEMORY_EMBEDDING_REFUSED', 'The embedding backend refused the text: %s. Sending it again will not help: shorten or change the text', 422)

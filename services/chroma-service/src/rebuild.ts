@@ -52,7 +52,7 @@ const progress = (p: RebuildProgress): void => {
 try {
   const r = await rebuildMemory({ nc, chroma, embedder, directory: new ThreadDirectory(nc, { rpcTimeoutMs: config.THREADS_RPC_TIMEOUT_MS }), collection: config.MEMORY_COLLECTION, batch: config.MEMORY_BATCH }, progress)
   say(`rebuilt "${r.collection}" with ${r.embeddingModel}: ${r.count} documents (before: ${r.previousCount ?? 'no collection'}) from ${r.messages} messages in ${(r.ms / 1000).toFixed(1)} s`)
-  say(`skipped ${r.skipped.notMemory} messages memory does not keep (system notes)${r.skipped.noRecord ? ` and ${r.skipped.noRecord} of threads without a record` : ''}`)
+  say(`skipped ${r.skipped.notMemory} messages memory does not keep (system notes)${r.skipped.noRecord ? `, ${r.skipped.noRecord} of threads without a record` : ''}${r.skipped.refused ? `, ${r.skipped.refused} whose text the embedding backend refuses` : ''}`)
   process.stdout.write(`${JSON.stringify(r)}\n`)
 } catch (err) {
   fail(err instanceof Error ? err.message : String(err))

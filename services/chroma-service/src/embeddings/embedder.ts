@@ -1,5 +1,5 @@
 import type { MemorySettings } from '../config.js'
-import { EmbeddingUnavailableError } from '../errors.js'
+import { EmbeddingRefusedError, EmbeddingUnavailableError } from '../errors.js'
 
 /** The embedding model a configuration uses: EMBEDDING_MODEL, else the backend's default. */
 export function embeddingModel (c: MemorySettings): string {
@@ -9,6 +9,12 @@ export function embeddingModel (c: MemorySettings): string {
 const MAX_RETRIES = 2
 const RETRY_MAX_DELAY_MS = 8_000
 const retryable = (status: number): boolean => status === 408 || status === 409 || status === 429 || status >= 500
+/**
+ * The backend refused the input itself (malformed, too long, unprocessable): the same text will be refused again.
+ * Not 401, 403 or 404: a bad key, a closed account or an unknown model refuse every text alike, so they say
+ * the backend is unusable (a wait, a fix of the configuration), not that this text is.
+ */
+const refusesInput = (status: number): boolean => status === 400 || status === 413 || status === 422
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -24,8 +30,8 @@ function vector (embedding: number[] | string): number[] {
  * simulator's offline ones without): many texts go in batches of EMBEDDING_BATCH, EMBEDDING_CONCURRENCY calls
  * at once; each call is bounded by EMBEDDING_TIMEOUT_MS and retried twice on 429, 5xx and network errors
  * (honouring Retry-After). One plain HTTP call per batch: the openai SDK cost a measured 0.3–0.6 ms more per
- * query (see docs/benchmarks.md), and this endpoint needs nothing else from it. Every failure is an
- * EmbeddingUnavailableError (503) saying why.
+ * query (see docs/benchmarks.md), and this endpoint needs nothing else from it. A refusal of the input (400, 413,
+ * 422) is an EmbeddingRefusedError (422); every other failure an EmbeddingUnavailableError (503); both say why.
  */
 export class Embedder {
   readonly model: string
@@ -99,7 +105,8 @@ export class Embedder {
       try {
         message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message
       } catch {}
-      throw new EmbeddingUnavailableError(`${this.model} (HTTP ${res.status}): ${message}`)
+      const why = `${this.model} (HTTP ${res.status}): ${message}`
+      throw refusesInput(res.status) ? new EmbeddingRefusedError(why) : new EmbeddingUnavailableError(why)
     }
   }
 }

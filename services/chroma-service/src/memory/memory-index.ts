@@ -3,6 +3,7 @@ import type { MemoryScope, SearchHit, ThreadEventPayload } from '@skein/schemas'
 import { checkEmbedding, embeddingMetadata, toHits } from '../collections/collection-store.js'
 import { isNotFound } from '../collections/chroma-errors.js'
 import type { Embedder } from '../embeddings/embedder.js'
+import { EmbeddingRefusedError, EmbeddingUnavailableError } from '../errors.js'
 import type { ThreadDirectory } from './thread-directory.js'
 
 /** The thread messages that are memory: what people said, what assistants answered, and task results (reports). */
@@ -13,6 +14,10 @@ export const REBUILD_HINT = 'rebuild the memory with the new model: npm run memo
 
 export interface MemoryMessage { id: string, thread: string, role: string, author: string, text: string, ts: string, from: string }
 export interface MemoryDocument { id: string, text: string, metadata: Metadata }
+/** A document the embedding backend refuses, and what it said. */
+export interface RefusedDocument { doc: MemoryDocument, reason: string }
+
+const PROBE = 'memory indexer probe: a plain text any embedding model accepts'
 
 /** The message a thread event carries, if it is one memory keeps. */
 export function memoryMessage (payload: ThreadEventPayload): MemoryMessage | null {
@@ -94,6 +99,42 @@ export class MemoryIndex {
   /** The documents' vectors (kept by the caller, so a retried write does not embed again). */
   async embed (docs: MemoryDocument[]): Promise<number[][]> {
     return await this.embedder.embed(docs.map((d) => d.text))
+  }
+
+  /**
+   * The vectors of the documents the embedding backend accepts, and the ones it refuses (EmbeddingRefusedError:
+   * the text itself, not the backend's state, so trying again will not help). A refused batch is embedded again
+   * one document at a time to find which. When even a plain probe text is refused, the fault is the
+   * configuration (EMBEDDING_MODEL, EMBEDDING_DIMENSIONS), not the documents: that is thrown as
+   * EmbeddingUnavailableError, and none is refused. Any other failure is thrown as it is.
+   */
+  async embedAccepted (docs: MemoryDocument[]): Promise<{ docs: MemoryDocument[], embeddings: number[][], refused: RefusedDocument[] }> {
+    try {
+      return { docs, embeddings: await this.embed(docs), refused: [] }
+    } catch (err) {
+      if (!(err instanceof EmbeddingRefusedError)) throw err
+    }
+    const accepted: MemoryDocument[] = []
+    const embeddings: number[][] = []
+    const refused: RefusedDocument[] = []
+    for (const doc of docs) {
+      try {
+        embeddings.push((await this.embed([doc]))[0]!)
+        accepted.push(doc)
+      } catch (err) {
+        if (!(err instanceof EmbeddingRefusedError)) throw err
+        refused.push({ doc, reason: err.message })
+      }
+    }
+    if (refused.length) {
+      try {
+        await this.embedder.embed([PROBE])
+      } catch (err) {
+        if (!(err instanceof EmbeddingRefusedError)) throw err
+        throw new EmbeddingUnavailableError(`it refuses every text, even a plain probe, so the configuration (EMBEDDING_MODEL, EMBEDDING_DIMENSIONS) is at fault: ${err.message}`)
+      }
+    }
+    return { docs: accepted, embeddings, refused }
   }
 
   async upsert (docs: MemoryDocument[], embeddings?: number[][]): Promise<void> {

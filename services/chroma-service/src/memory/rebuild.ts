@@ -37,6 +37,8 @@ export interface RebuildReport {
     notMemory: number
     /** Messages of threads without a record: who may read them is unknown. */
     noRecord: number
+    /** Messages whose text the embedding backend refuses (the live indexer sets them aside too). */
+    refused: number
   }
   ms: number
 }
@@ -88,7 +90,7 @@ export async function rebuildMemory (deps: RebuildDeps, onProgress: (p: RebuildP
   const fresh = await chroma.createCollection({ name: temporary, embeddingFunction: null as never, metadata: embeddingMetadata(embedder.model, dimensions) as never })
 
   const ids = new Set<string>()
-  const skipped = { notMemory: 0, noRecord: 0 }
+  const skipped = { notMemory: 0, noRecord: 0, refused: 0 }
   let read = 0
   let total = 0
 
@@ -101,7 +103,10 @@ export async function rebuildMemory (deps: RebuildDeps, onProgress: (p: RebuildP
     const flush = async (): Promise<void> => {
       const unique = [...new Map(docs.map((d) => [d.id, d])).values()]
       docs = []
-      await index.upsert(unique)
+      const { docs: accepted, embeddings, refused } = await index.embedAccepted(unique)
+      for (const r of refused) ids.delete(r.doc.id)
+      skipped.refused += refused.length
+      await index.upsert(accepted, embeddings)
       onProgress({ phase, read, total, indexed: ids.size })
     }
     await readRange(js, THREADS_STREAM, MESSAGE_EVENTS, afterSeq, endSeq, async (m) => {

@@ -12,6 +12,9 @@ const LOOKUP_RETRY_MS = 5_000
 
 const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
+/** A document to index and the stream messages that carry it (a replay inside one batch: several). */
+interface Pending { doc: MemoryDocument, msgs: JsMsg[] }
+
 export interface MemorySearch {
   query: string
   k: number
@@ -27,7 +30,9 @@ export interface MemorySearch {
  * Thread memory: a durable JetStream consumer follows every thread message and indexes the ones memory keeps,
  * with where they were said and who may read them. Idempotent: the message id is the document id. A batch is
  * acked only once Chroma holds it; while Chroma (or the embedder) is down the indexer holds its batch, keeps it
- * from being redelivered, retries with backoff, and resumes where it stopped.
+ * from being redelivered, retries with backoff, and resumes where it stopped. A message whose text the embedding
+ * backend refuses (400, 413, 422: the text, not the backend) is set aside, acked, logged and counted in /health,
+ * and the rest of its batch goes on: one bad message must not stop memory.
  */
 export class ThreadMemory {
   private running = false
@@ -37,6 +42,9 @@ export class ThreadMemory {
   private wake: (() => void) | undefined
   /** Documents indexed by this instance since it started. */
   indexed = 0
+  /** Messages set aside by this instance since it started: their text was refused by the embedding backend. */
+  setAside = 0
+  private lastSetAside: { message: string, reason: string, at: string } | undefined
 
   constructor (
     private readonly nc: NatsConnection,
@@ -66,10 +74,15 @@ export class ThreadMemory {
     this.wake = undefined
   }
 
-  /** For `/health`: down while the indexer cannot index (Chroma or the embedder failing), saying why. */
+  /**
+   * For `/health`: down while the indexer cannot index (Chroma or the embedder failing), saying why; the messages
+   * set aside (refused by the embedding backend) are counted in its message and details, the last one named.
+   */
   health (): DependencyHealth {
-    if (this.failure) return { status: 'down', message: `${this.failure.waiting} message(s) waiting since ${new Date(this.failure.since).toISOString()}: ${this.failure.message}` }
-    return { status: 'up', message: this.followed ? `following ${THREADS_STREAM}; ${this.indexed} indexed by this instance` : `waiting for the ${THREADS_STREAM} stream (the openai-service creates it)` }
+    const details = { indexed: this.indexed, setAside: this.setAside, ...(this.lastSetAside ? { lastSetAside: this.lastSetAside } : {}) }
+    if (this.failure) return { status: 'down', message: `${this.failure.waiting} message(s) waiting since ${new Date(this.failure.since).toISOString()}: ${this.failure.message}`, details }
+    const aside = this.setAside ? `; ${this.setAside} set aside, refused by the embedding backend (the last: ${this.lastSetAside!.message})` : ''
+    return { status: 'up', message: this.followed ? `following ${THREADS_STREAM}; ${this.indexed} indexed by this instance${aside}` : `waiting for the ${THREADS_STREAM} stream (the openai-service creates it)`, details }
   }
 
   private async consumer (): Promise<Consumer> {
@@ -107,8 +120,7 @@ export class ThreadMemory {
 
   /** One fetched batch: what is not memory is acked, what cannot be placed yet comes back later, the rest is indexed. */
   private async handle (msgs: JsMsg[]): Promise<void> {
-    const byId = new Map<string, MemoryDocument>()
-    const held: JsMsg[] = []
+    const byId = new Map<string, Pending>()
     for (const m of msgs) {
       let payload: ThreadEventPayload
       try {
@@ -129,41 +141,59 @@ export class ThreadMemory {
           m.term()
           continue
         }
-        byId.set(doc.id, doc) // a replay inside one batch: one document
-        held.push(m)
+        const pending = byId.get(doc.id) // a replay inside one batch: one document
+        byId.set(doc.id, { doc, msgs: [...(pending?.msgs ?? []), m] })
       } catch (err) {
         // Who may read it cannot be known now (ThreadLookupError), or its record is unreadable: later, not lost.
         this.log.warn({ message: message.id, err: reason(err) }, 'memory indexing of a message postponed')
         m.nak(LOOKUP_RETRY_MS)
       }
     }
-    if (held.length) await this.write([...byId.values()], held)
+    if (byId.size) await this.write([...byId.values()])
   }
 
-  /** Writes until Chroma holds the documents, then acks; on shutdown, hands the messages back. */
-  private async write (docs: MemoryDocument[], msgs: JsMsg[]): Promise<void> {
-    let embeddings: number[][] | undefined
+  /**
+   * Writes until Chroma holds the documents, then acks; on shutdown, hands the messages back. The ones whose text
+   * the embedding backend refuses are set aside first (acked: sending them again would be refused again).
+   */
+  private async write (pending: Pending[]): Promise<void> {
+    let ready: { pending: Pending[], embeddings: number[][] } | undefined
     for (let attempt = 0; ; attempt++) {
       try {
-        embeddings ??= await this.index.embed(docs)
-        await this.index.upsert(docs, embeddings)
-        for (const m of msgs) m.ack()
-        this.indexed += docs.length
-        if (this.failure) this.log.info({ messages: msgs.length }, 'memory indexer resumed')
+        ready ??= await this.embed(pending)
+        await this.index.upsert(ready.pending.map((p) => p.doc), ready.embeddings)
+        for (const p of ready.pending) for (const m of p.msgs) m.ack()
+        this.indexed += ready.pending.length
+        if (this.failure) this.log.info({ messages: ready.pending.length }, 'memory indexer resumed')
         this.failure = undefined
         return
       } catch (err) {
         this.index.forget()
-        if (!this.failure) this.log.warn({ err: reason(err), messages: msgs.length }, 'memory indexing failed; holding the messages and retrying')
-        this.failure = { message: reason(err), since: this.failure?.since ?? Date.now(), waiting: msgs.length }
+        const waiting = (ready?.pending ?? pending).flatMap((p) => p.msgs)
+        if (!this.failure) this.log.warn({ err: reason(err), messages: waiting.length }, 'memory indexing failed; holding the messages and retrying')
+        this.failure = { message: reason(err), since: this.failure?.since ?? Date.now(), waiting: waiting.length }
         if (!this.running) {
-          for (const m of msgs) m.nak()
+          for (const m of waiting) m.nak()
           return
         }
-        for (const m of msgs) m.working()
+        for (const m of waiting) m.working()
         await this.sleep(Math.min(2_000, 250 * 2 ** attempt))
       }
     }
+  }
+
+  /** The vectors of the documents the embedding backend accepts; the ones it refuses are set aside and acked. */
+  private async embed (pending: Pending[]): Promise<{ pending: Pending[], embeddings: number[][] }> {
+    const { docs, embeddings, refused } = await this.index.embedAccepted(pending.map((p) => p.doc))
+    if (!refused.length) return { pending, embeddings }
+    const byId = new Map(pending.map((p) => [p.doc.id, p]))
+    for (const r of refused) {
+      this.log.warn({ message: r.doc.id, thread: r.doc.metadata.thread, reason: r.reason }, 'memory indexing: message set aside, its text refused by the embedding backend')
+      for (const m of byId.get(r.doc.id)!.msgs) m.ack()
+      this.setAside++
+      this.lastSetAside = { message: r.doc.id, reason: r.reason, at: new Date().toISOString() }
+    }
+    return { pending: docs.map((d) => byId.get(d.id)!), embeddings }
   }
 
   /** The memory closest to a query, best first, among what the asker may read, in scope. */

@@ -81,7 +81,7 @@ const collections: FastifyPluginAsyncTypebox = async (fastify) => {
       security,
       params: Name,
       body: UpsertDocumentsBody,
-      response: { 200: UpsertDocumentsReply, 403: ErrorBody, 409: ErrorBody, ...errors }
+      response: { 200: UpsertDocumentsReply, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody, ...errors }
     }
   }, async (request) => await store.upsert(request.user!, request.params.name, request.body.documents))
 
@@ -115,7 +115,7 @@ const collections: FastifyPluginAsyncTypebox = async (fastify) => {
       security,
       params: Name,
       body: QueryBody,
-      response: { 200: QueryReply, 409: ErrorBody, ...errors }
+      response: { 200: QueryReply, 409: ErrorBody, 422: ErrorBody, ...errors }
     }
   }, async (request) => ({ results: await store.query(request.user!, request.params.name, { text: request.body.text, k: request.body.k ?? 10, where: request.body.where }) }))
 }

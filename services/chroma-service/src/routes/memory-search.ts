@@ -13,7 +13,7 @@ const memorySearch: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Search the conversation memory (every thread message and task result)',
       security: [{ bearerAuth: [] }],
       querystring: MemorySearchQuery,
-      response: { 200: MemorySearchReply, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 503: ErrorBody }
+      response: { 200: MemorySearchReply, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody }
     }
   }, async (request) => {
     const { q, scope, id, k } = request.query

@@ -1,0 +1,125 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { test } from 'tap'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import { THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
+import { auth, backends, build, until } from '../helper.js'
+import { MEMORY_CONSUMER } from '../../src/memory/thread-memory.js'
+
+const DIMENSIONS = 64
+
+/** A vector from the words of a text: texts that share words are close. */
+function vector (text: string): number[] {
+  const v = new Array<number>(DIMENSIONS).fill(0)
+  for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
+    let h = 2166136261
+    for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
+    v[(h >>> 0) % DIMENSIONS]! += 1
+  }
+  const norm = Math.hypot(...v) || 1
+  return v.map((x) => x / norm)
+}
+
+/**
+ * An embedding backend speaking OpenAI's POST /v1/embeddings: it refuses (400) any input with "POISON" in it, as a
+ * backend refuses a text it cannot take; fails (503) the first `flaky` calls with "FLAKY" in them; refuses
+ * everything while `refuseAll` (a misconfigured model would).
+ */
+async function embeddingsBackend (t: Parameters<Parameters<typeof test>[1]>[0]): Promise<{ url: string, state: { flaky: number, refuseAll: boolean } }> {
+  const state = { flaky: 0, refuseAll: false }
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+    req.on('end', () => {
+      const answer = (status: number, json: unknown): void => { res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json)) }
+      if (req.method !== 'POST' || req.url !== '/v1/embeddings') return answer(404, { error: { message: 'not found', type: 'invalid_request_error' } })
+      const input = (JSON.parse(body) as { input: string[] }).input
+      if (state.refuseAll || input.some((x) => x.includes('POISON'))) return answer(400, { error: { message: 'This input cannot be embedded (test refusal)', type: 'invalid_request_error', param: 'input' } })
+      if (input.some((x) => x.includes('FLAKY')) && state.flaky > 0) {
+        state.flaky--
+        return answer(503, { error: { message: 'overloaded', type: 'server_error' } })
+      }
+      answer(200, { object: 'list', model: 'stub-embed', data: input.map((x, index) => ({ object: 'embedding', index, embedding: vector(x) })), usage: { prompt_tokens: 1, total_tokens: 1 } })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, state }
+}
+
+test('a message the embedding backend refuses is set aside; the ones after it are indexed', async (t) => {
+  const { nats, chroma } = await backends(t)
+  const backend = await embeddingsBackend(t)
+  const nc = await connect({ servers: nats.url })
+  t.teardown(() => nc.close())
+  const jsm = await jetstreamManager(nc)
+  await ensureStream(jsm, { name: THREADS_STREAM, subjects: [subjects.allThreadEvents] })
+  const js = jetstream(nc)
+  const app = await build(t, {
+    NATS_URL: nats.url, CHROMA_URL: chroma.url, OPENAI_BASE_URL: backend.url, OPENAI_API_KEY: 'stub', MODEL_BACKEND: 'openai-compatible',
+    EMBEDDING_MODEL: 'stub-embed', MEMORY_COLLECTION: 'refusals-test', HEALTH_TIMEOUT_MS: '1000'
+  })
+
+  const now = new Date().toISOString()
+  const post = async (id: string, text: string): Promise<void> => {
+    await js.publish(subjects.threadEvent('main', 'message'), JSON.stringify({ type: 'message', thread: 'main', ts: now, data: { id, thread: 'main', role: 'user', author: 'alice', text, ts: now } }), { msgID: `message:${id}` })
+  }
+  const searchIds = async (q: string): Promise<string[]> => {
+    const res = await app.inject({ url: `/api/memory/search?${new URLSearchParams({ q, k: '10' }).toString()}`, headers: auth('alice') })
+    return res.statusCode === 200 ? (res.json().results as Array<{ id: string }>).map((h) => h.id) : []
+  }
+  const indexer = async (): Promise<{ status: string, message: string, details: { indexed: number, setAside: number, lastSetAside?: { message: string, reason: string } } }> =>
+    (await app.inject({ url: '/api/health' })).json().dependencies['memory-indexer']
+
+  await t.test('the refused message is acked and counted; the next one becomes searchable, once', async (t) => {
+    await post('m-poison', 'POISON the lighthouse keeper logbook entry')
+    await post('m-normal', 'The lighthouse keeper wrote the logbook entry at dawn')
+    const ids = await until('m-normal in memory search', async () => {
+      const found = await searchIds('lighthouse keeper logbook')
+      return found.includes('m-normal') ? found : null
+    }, 15_000)
+    t.notOk(ids.includes('m-poison'), 'the refused message is not indexed')
+    t.equal(await app.memory.index.count(), 1, 'nothing indexed twice, nothing refused indexed')
+    const health = await indexer()
+    t.equal(health.status, 'up', 'a refused message does not make the indexer down')
+    t.match(health.message, /1 set aside, refused by the embedding backend \(the last: m-poison\)/)
+    t.match(health.details, { indexed: 1, setAside: 1, lastSetAside: { message: 'm-poison', reason: /HTTP 400\): This input cannot be embedded/ } })
+    const info = await until('the consumer to have nothing left', async () => {
+      const i = await jsm.consumers.info(THREADS_STREAM, MEMORY_CONSUMER)
+      return i.num_pending === 0 && i.num_ack_pending === 0 ? i : null
+    }, 5_000)
+    t.equal(info.num_redelivered, 0, 'the refused message was acked, not redelivered')
+  })
+
+  await t.test('a failing backend (503) is still waited for, not set aside: the message is indexed once it is back', async (t) => {
+    backend.state.flaky = 4 // more than the embedder's own two retries: the indexer holds the message and tries again
+    await post('m-flaky', 'FLAKY harbour pilots board ships at the breakwater')
+    await until('m-flaky in memory search', async () => (await searchIds('harbour pilots board ships')).includes('m-flaky'), 15_000)
+    t.equal(backend.state.flaky, 0, 'it failed, then succeeded')
+    t.match(await indexer(), { status: 'up', details: { indexed: 2, setAside: 1 } }, 'not set aside')
+  })
+
+  await t.test('a backend that refuses every text is misconfigured, not fed bad messages: nothing is set aside, the message waits', async (t) => {
+    backend.state.refuseAll = true
+    await post('m-waits', 'Puffins return to the cliffs in spring')
+    const down = await until('the indexer to report it is waiting', async () => {
+      const h = await indexer()
+      return h.status === 'down' ? h : null
+    }, 10_000)
+    t.match(down.message, /refuses every text, even a plain probe/)
+    t.equal(down.details.setAside, 1, 'nothing more set aside')
+    backend.state.refuseAll = false
+    await until('m-waits in memory search', async () => (await searchIds('puffins return to the cliffs')).includes('m-waits'), 15_000)
+    t.equal(await app.memory.index.count(), 3)
+  })
+
+  await t.test('a document the backend refuses, upserted into a collection: 422 saying so, not a 503 to retry', async (t) => {
+    const headers = { ...auth('alice'), 'content-type': 'application/json' }
+    t.equal((await app.inject({ method: 'POST', url: '/api/collections', headers, payload: JSON.stringify({ name: 'notes' }) })).statusCode, 201)
+    const res = await app.inject({ method: 'POST', url: '/api/collections/notes/documents', headers, payload: JSON.stringify({ documents: [{ text: 'POISON pill' }] }) })
+    t.equal(res.statusCode, 422)
+    t.equal(res.json().error.code, 'MEMORY_EMBEDDING_REFUSED')
+    t.match(res.json().error.message, /HTTP 400\): This input cannot be embedded.*will not help/)
+  })
+})
