@@ -10,7 +10,10 @@ export interface HttpOptions {
   fetch?: typeof fetch
   /** Milliseconds allowed to one attempt (default 60 000: an image can take a while). */
   timeout?: number
-  /** Attempts after the first, for connection errors, 408, 429 and 5xx (default 2). */
+  /**
+   * Attempts after the first (default 2): on 429 for every request; on connection errors, timeouts, 408 and 5xx
+   * only for the idempotent ones (see RequestOptions.idempotent).
+   */
   maxRetries?: number
 }
 
@@ -20,10 +23,18 @@ export interface RequestOptions {
   /** Send the token (default true; the dev login needs none). */
   auth?: boolean
   signal?: AbortSignal
+  /**
+   * Whether sending the request twice does what sending it once does, so that it may be sent again after a
+   * connection error, a timeout, a 408 or a 5xx, when it may have been carried out already. Default: true for
+   * GET, HEAD, PUT, DELETE and OPTIONS, false otherwise: a POST is not repeated (a task started twice, documents
+   * added twice) unless the call says it is safe (a search, an upsert by id). A 429 is retried either way: the
+   * server did nothing.
+   */
+  idempotent?: boolean
 }
 
 const RETRY_MAX_DELAY_MS = 8_000
-const retryable = (status: number): boolean => status === 408 || status === 429 || status >= 500
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
 
 export async function resolveToken (source: TokenSource | undefined, refresh = false): Promise<string | undefined> {
   return typeof source === 'function' ? await source({ refresh }) : source
@@ -31,7 +42,8 @@ export async function resolveToken (source: TokenSource | undefined, refresh = f
 
 /**
  * The funnel's HTTP API: JSON in and out, the token as a Bearer header, bounded retries with backoff that
- * honour `Retry-After`, and errors as one class per status (with the code, message and request id).
+ * honour `Retry-After` (of idempotent requests only, but for a 429), and errors as one class per status (with
+ * the code, message and request id).
  */
 export class HttpClient {
   readonly baseURL: string
@@ -59,6 +71,7 @@ export class HttpClient {
 
   async get<T> (path: string, opts: RequestOptions = {}): Promise<T> { return await this.request<T>('GET', path, opts) }
   async post<T> (path: string, opts: RequestOptions = {}): Promise<T> { return await this.request<T>('POST', path, opts) }
+  async delete<T = void> (path: string, opts: RequestOptions = {}): Promise<T> { return await this.request<T>('DELETE', path, opts) }
 
   async request<T> (method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' }
@@ -68,6 +81,8 @@ export class HttpClient {
       if (token) headers.authorization = `Bearer ${token}`
     }
     const url = this.url(path, opts.query)
+    const idempotent = opts.idempotent ?? IDEMPOTENT_METHODS.has(method.toUpperCase())
+    const retryable = (status: number): boolean => status === 429 || (idempotent && (status === 408 || status >= 500))
     for (let attempt = 0; ; attempt++) {
       let res: Response
       const timeout = AbortSignal.timeout(this.timeout)
@@ -79,7 +94,7 @@ export class HttpClient {
         const error = timeout.aborted
           ? new APIConnectionTimeoutError(`${method} ${path}: no answer within ${this.timeout} ms`, { cause: err })
           : new APIConnectionError(`${method} ${path}: the funnel could not be reached (${err instanceof Error ? err.message : String(err)})`, { cause: err })
-        if (attempt >= this.maxRetries) throw error
+        if (!idempotent || attempt >= this.maxRetries) throw error
         await sleep(backoff(attempt), opts.signal)
         continue
       }

@@ -4,10 +4,13 @@ import type {
   CreateCollectionBody,
   CreateTaskBody,
   DocumentInput,
+  DocumentRecord,
   MediaItem,
   MemorySearchQuery,
   MemorySearchReply,
   ModelList,
+  QueryBody,
+  QueryReply,
   ThreadMessage,
   ThreadMessagesPage,
   ThreadRecord,
@@ -27,7 +30,11 @@ export interface SkeinClientOptions {
   WebSocket?: WebSocketConstructor
   /** Milliseconds allowed to one HTTP attempt (default 60 000). */
   timeout?: number
-  /** HTTP retries for connection errors, 408, 429 and 5xx (default 2). */
+  /**
+   * HTTP retries (default 2): on 429 for every call; on connection errors, timeouts, 408 and 5xx only for the
+   * calls that may safely be made twice (reads, deletes, searches, cancel, sign-in, documents all given ids),
+   * never for one that would do its work twice (a task, a collection, an image or speech made again).
+   */
   maxRetries?: number
   /** Milliseconds a WebSocket request waits for its ack (default 20 000). */
   realtimeTimeout?: number
@@ -66,7 +73,7 @@ export class SkeinClient {
 
   readonly auth = {
     /** The dev login (`AUTH_DEV_LOGIN`): a token for a user name, no password. */
-    token: async (user: string): Promise<TokenAnswer> => await this.http.post<TokenAnswer>('/auth/token', { body: { user }, auth: false })
+    token: async (user: string): Promise<TokenAnswer> => await this.http.post<TokenAnswer>('/auth/token', { body: { user }, auth: false, idempotent: true })
   }
 
   readonly threads = {
@@ -80,7 +87,8 @@ export class SkeinClient {
     messagePage: async (id: string, opts: { limit: number, before?: number, after?: number }): Promise<ThreadMessagesPage> =>
       await this.http.get<ThreadMessagesPage>(`/threads/${encodeURIComponent(id)}/messages`, { query: { limit: opts.limit, before: opts.before, after: opts.after } }),
     createTask: async (body: CreateTaskBody): Promise<ThreadRecord> => await this.http.post<ThreadRecord>('/tasks', { body }),
-    cancel: async (id: string): Promise<unknown> => await this.http.post(`/threads/${encodeURIComponent(id)}/cancel`)
+    /** Cancels a task and its steps (again: nothing more happens, so it is retried like a read). */
+    cancel: async (id: string): Promise<unknown> => await this.http.post(`/threads/${encodeURIComponent(id)}/cancel`, { idempotent: true })
   }
 
   readonly media = {
@@ -99,14 +107,39 @@ export class SkeinClient {
       await this.http.get<MemorySearchReply>('/api/memory/search', { query: { q: query.q, scope: query.scope, id: query.id, k: query.k } })
   }
 
+  /**
+   * The user's collections (and the ones others share) in the vector store. Someone else's private collection is
+   * a NotFoundError, like a missing one; writing to someone else's shared one is a PermissionDeniedError.
+   */
   readonly collections = {
     list: async (): Promise<CollectionInfo[]> => (await this.http.get<CollectionList>('/api/collections')).collections,
+    /** Creates a collection (a ConflictError when the name is taken; not retried, as it may have been made). */
     create: async (body: CreateCollectionBody): Promise<CollectionInfo> => await this.http.post<CollectionInfo>('/api/collections', { body }),
+    /** A collection, with its documents `count`. */
+    get: async (name: string): Promise<CollectionInfo> => await this.http.get<CollectionInfo>(collectionPath(name)),
+    /** Deletes a collection and its documents (its owner only). */
+    delete: async (name: string): Promise<void> => { await this.http.delete(collectionPath(name)) },
+    /**
+     * Upserts documents: the same id replaces, never duplicates; ids are generated where absent. Retried (like a
+     * read) only when every document has an id: otherwise a retry could add them twice.
+     */
     addDocuments: async (name: string, documents: DocumentInput[]): Promise<UpsertDocumentsReply> =>
-      await this.http.post<UpsertDocumentsReply>(`/api/collections/${encodeURIComponent(name)}/documents`, { body: { documents } })
+      await this.http.post<UpsertDocumentsReply>(`${collectionPath(name)}/documents`, { body: { documents }, idempotent: documents.every((d) => d.id !== undefined) }),
+    /** The documents closest in meaning to `text`, best first (`k` of them, default 10), optionally filtered by metadata (`where`). */
+    query: async (name: string, query: QueryBody): Promise<QueryReply> =>
+      await this.http.post<QueryReply>(`${collectionPath(name)}/query`, { body: query, idempotent: true }),
+    getDocument: async (name: string, id: string): Promise<DocumentRecord> =>
+      await this.http.get<DocumentRecord>(`${collectionPath(name)}/documents/${encodeURIComponent(id)}`),
+    deleteDocument: async (name: string, id: string): Promise<void> => {
+      await this.http.delete(`${collectionPath(name)}/documents/${encodeURIComponent(id)}`)
+    }
   }
 
   readonly models = {
     list: async (): Promise<ModelList['data']> => (await this.http.get<ModelList>('/v1/models')).data
   }
+}
+
+function collectionPath (name: string): string {
+  return `/api/collections/${encodeURIComponent(name)}`
 }

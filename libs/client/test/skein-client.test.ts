@@ -197,6 +197,37 @@ t.test('http: resources answer typed bodies; errors are one class per status wit
   t.ok(hits.some((h) => h.text.includes('marmalade')), 'memory search finds what was said in the main room')
 })
 
+t.test('http: a collection end to end: get, query, a document by id, deletes; a missing one is a NotFoundError', async (t) => {
+  const client = await signedIn(t, funnel, 'fern')
+  const name = `birds-${Date.now()}`
+  await client.collections.create({ name, metadata: { topic: 'birds' } })
+  // An id with characters a path must carry encoded.
+  const gannet = 'gannet:2024.1'
+  t.match(await client.collections.addDocuments(name, [
+    { id: 'puffin', text: 'Puffins nest in burrows on grassy cliff tops.', metadata: { kind: 'seabird' } },
+    { id: gannet, text: 'Gannets dive into the sea from thirty metres.', metadata: { kind: 'seabird' } },
+    { id: 'robin', text: 'Robins sing in gardens all through the winter.', metadata: { kind: 'garden' } }
+  ]), { ids: ['puffin', gannet, 'robin'], upserted: 3 })
+  t.match(await client.collections.get(name), { name, owner: 'fern', shared: false, metadata: { topic: 'birds' }, count: 3 })
+
+  const { results } = await client.collections.query(name, { text: 'where do puffins nest? in burrows', k: 2 })
+  t.equal(results.length, 2, 'k results')
+  t.match(results[0], { id: 'puffin', text: /burrows/, score: Number, metadata: { kind: 'seabird' } }, 'the closest first')
+  t.same((await client.collections.query(name, { text: 'birds', where: { kind: 'garden' } })).results.map((r) => r.id), ['robin'], 'filtered by metadata')
+
+  t.same(await client.collections.getDocument(name, gannet), { id: gannet, text: 'Gannets dive into the sea from thirty metres.', metadata: { kind: 'seabird' } })
+  t.equal(await client.collections.deleteDocument(name, gannet), undefined, 'deleted (204)')
+  await t.rejects(client.collections.getDocument(name, gannet), { name: 'NotFoundError', code: 'MEMORY_DOCUMENT_NOT_FOUND', status: 404 })
+  t.match(await client.collections.get(name), { count: 2 })
+
+  t.equal(await client.collections.delete(name), undefined, 'the collection deleted (204)')
+  const gone = await client.collections.get(name).catch((e: unknown) => e)
+  t.ok(gone instanceof NotFoundError, 'a missing collection: NotFoundError')
+  t.match(gone, { code: 'MEMORY_COLLECTION_NOT_FOUND', status: 404, requestId: String })
+  await t.rejects(client.collections.query('no-such-collection', { text: 'anything' }), NotFoundError)
+  t.notOk((await client.collections.list()).some((c) => c.name === name), 'no longer listed')
+})
+
 // Last: it stops the stack's openai-service and starts another in its place.
 t.test('realtime: a room the funnel cannot rejoin for now (openai-service down) is joined again once it is back, nothing lost', async (t) => {
   const proxy = await cuttableProxy(t, funnel)
