@@ -25,6 +25,7 @@ export const ChromaServiceConfig = Type.Object({
   ...BaseConfig.properties,
   ...AuthConfig.properties,
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8001, description: 'Port to listen on (npm start uses 8002)' }),
+  MEMORY_UPSERT_BODY_LIMIT: Type.Integer({ minimum: 1024, default: 33_554_432, description: 'Largest accepted body of POST /api/collections/:name/documents, in bytes (32 MiB: 1,000 documents of 32,000 characters); every other route keeps BODY_LIMIT' }),
   ...MemorySettings.properties
 })
 export type ChromaServiceConfig = Static<typeof ChromaServiceConfig>

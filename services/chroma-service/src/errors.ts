@@ -9,3 +9,4 @@ export const BadFilterError = createError<[string]>('MEMORY_BAD_FILTER', 'body/w
 export const MemoryUnavailableError = createError<[string]>('MEMORY_UNAVAILABLE', 'Chroma is unavailable (%s); GET /api/health shows it. Try again once it is back', 503)
 export const EmbeddingUnavailableError = createError<[string]>('MEMORY_EMBEDDING_UNAVAILABLE', 'The embedding backend failed: %s', 503)
 export const EmbeddingRefusedError = createError<[string]>('MEMORY_EMBEDDING_REFUSED', 'The embedding backend refused the text: %s. Sending it again will not help: shorten or change the text', 422)
+export const UpsertTooLargeError = createError<[number]>('MEMORY_PAYLOAD_TOO_LARGE', 'The request body is larger than MEMORY_UPSERT_BODY_LIMIT (%d bytes): send the documents in several calls, or raise MEMORY_UPSERT_BODY_LIMIT', 413)

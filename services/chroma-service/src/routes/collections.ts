@@ -13,6 +13,7 @@ import {
   UpsertDocumentsBody,
   UpsertDocumentsReply
 } from '@skein/schemas'
+import { UpsertTooLargeError } from '../errors.js'
 
 const Name = Type.Object({ name: CollectionName })
 const NameAndId = Type.Object({ name: CollectionName, id: DocumentId })
@@ -27,6 +28,7 @@ const Deleted = Type.Null({ description: 'Deleted' })
  */
 const collections: FastifyPluginAsyncTypebox = async (fastify) => {
   const store = fastify.collections
+  const upsertBodyLimit = fastify.config.MEMORY_UPSERT_BODY_LIMIT
 
   fastify.get('/api/collections', {
     schema: {
@@ -77,11 +79,17 @@ const collections: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'A document sent without an id gets `d-` followed by 32 hex digits of the SHA-256 of its text and metadata ' +
         '(canonical JSON, keys sorted), so sending the same document twice, or retrying a call that failed part way ' +
         '(a 503 after some batches were written), stores it once. Two documents with the same text and metadata are ' +
-        'one document; give ids to keep them apart. The answer lists the id of every document, in the order given.',
+        'one document; give ids to keep them apart. The answer lists the id of every document, in the order given. ' +
+        'The body may be up to MEMORY_UPSERT_BODY_LIMIT bytes (32 MiB unless configured), more than the other routes allow; a larger one is a 413.',
       security,
       params: Name,
       body: UpsertDocumentsBody,
-      response: { 200: UpsertDocumentsReply, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody, ...errors }
+      response: { 200: UpsertDocumentsReply, 403: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody, ...errors }
+    },
+    // Many documents in one call: a limit of its own, above the service's BODY_LIMIT, with a 413 that names it.
+    bodyLimit: upsertBodyLimit,
+    errorHandler (err, request, reply) {
+      fastify.errorHandler.call(fastify, err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new UpsertTooLargeError(upsertBodyLimit) : err, request, reply)
     }
   }, async (request) => await store.upsert(request.user!, request.params.name, request.body.documents))
 

@@ -68,6 +68,25 @@ test('collections: create, upsert, query, get, delete, scoped per user', async (
     t.equal((await app.inject({ url: '/api/collections/field-notes', headers: alice })).json().count, 1000, 'the same ids replace, never duplicate')
   })
 
+  await t.test('1,000 documents of 1,200 characters (over 1 MiB) in one call: all stored; above MEMORY_UPSERT_BODY_LIMIT a 413 that names it', async (t) => {
+    t.equal((await post('/api/collections', { name: 'long-notes' })).statusCode, 201)
+    const long = (i: number): string => `${note(i)}. ${'The colony was counted again from the boat, nest by nest, along the ledges. '.repeat(20)}`.slice(0, 1200)
+    const documents = Array.from({ length: 1000 }, (_v, i) => ({ id: `long-${i}`, text: long(i) }))
+    const payload = JSON.stringify({ documents })
+    t.ok(payload.length > 1_048_576, 'larger than the service\'s BODY_LIMIT')
+    const res = await app.inject({ method: 'POST', url: '/api/collections/long-notes/documents', headers: { ...alice, 'content-type': 'application/json' }, payload })
+    t.equal(res.statusCode, 200)
+    t.equal(res.json().upserted, 1000)
+    t.equal((await app.inject({ url: '/api/collections/long-notes', headers: alice })).json().count, 1000)
+
+    const small = await build(t, { ...env, MEMORY_UPSERT_BODY_LIMIT: '65536' })
+    const tooLarge = await small.inject({ method: 'POST', url: '/api/collections/long-notes/documents', headers: { ...alice, 'content-type': 'application/json' }, payload })
+    t.equal(tooLarge.statusCode, 413)
+    t.equal(tooLarge.json().error.code, 'MEMORY_PAYLOAD_TOO_LARGE')
+    t.match(tooLarge.json().error.message, /larger than MEMORY_UPSERT_BODY_LIMIT \(65536 bytes\): send the documents in several calls/)
+    t.equal((await app.inject({ method: 'DELETE', url: '/api/collections/long-notes', headers: alice })).statusCode, 204)
+  })
+
   await t.test('ids are generated when absent; a repeated id in one call is written once, the last one winning', async (t) => {
     const res = await post('/api/collections/field-notes/documents', { documents: [{ text: 'A kittiwake colony on the sea stacks' }, { id: 'dup', text: 'first version' }, { id: 'dup', text: 'second version', metadata: { v: 2 } }] })
     t.equal(res.statusCode, 200)
