@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
@@ -26,7 +26,7 @@ function vector (text: string): number[] {
  * backend refuses a text it cannot take; fails (503) the first `flaky` calls with "FLAKY" in them; refuses
  * everything while `refuseAll` (a misconfigured model would).
  */
-async function embeddingsBackend (t: Parameters<Parameters<typeof test>[1]>[0]): Promise<{ url: string, state: { flaky: number, refuseAll: boolean } }> {
+async function embeddingsBackend (t: Test): Promise<{ url: string, state: { flaky: number, refuseAll: boolean } }> {
   const state = { flaky: 0, refuseAll: false }
   const server = createServer((req, res) => {
     let body = ''
