@@ -123,6 +123,9 @@ t.test('security headers on every answer: proxied, the funnel\'s own, refusals',
     t.equal(a.headers['cross-origin-resource-policy'], 'same-site', `${what}: CORP`)
     t.match(a.headers['strict-transport-security'], /max-age=\d+/, `${what}: HSTS`)
   }
+  const media = await send(url, { path: '/media/img-1', headers: auth('header-check'), from })
+  t.equal(media.headers['cross-origin-resource-policy'], 'cross-origin', 'media may be embedded from another site (the web app\'s <img>)')
+  t.equal(media.headers['x-content-type-options'], 'nosniff', 'with the other headers as they are')
   t.same(answers.map(([what, a]) => [what, a.status]), [['proxied 200', 200], ['/health', 200], ['/health/funnel', 200], ['401', 401], ['400 bad path', 400], ['429', 429], ['refused handshake', 403], ['Swagger UI', 200]])
 })
 

@@ -1,10 +1,12 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import fp from 'fastify-plugin'
-import helmet from '@fastify/helmet'
-import rateLimit, { normalizeIP } from '@fastify/rate-limit'
+// Only its address normalisation (an IPv6 /64 counts as one address); the counting is RateWindows'.
+import { normalizeIP } from '@fastify/rate-limit'
 import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { createError, requestClaims } from '@skein/kit'
+import { RateWindows } from '../limits/rate-windows.js'
+import { securityHeaders } from '../limits/security-headers.js'
 
 const RateLimitedError = createError<[string, string]>('FUNNEL_RATE_LIMITED', 'Too many requests %s: try again in %s (see the retry-after header)', 429)
 const BadPathError = createError<[string]>('FUNNEL_BAD_PATH', 'The path is refused: %s', 400)
@@ -116,11 +118,12 @@ export default fp(async function security (fastify) {
     fastify.addHook('onRequest', async (request) => { waiting.get(request.raw.socket)?.() })
   }
 
-  await fastify.register(helmet, {
-    // The funnel answers JSON, streams, media, and the two Swagger UI pages (/docs, /api/docs). The UI loads
-    // its scripts, styles and spec from the same origin, sets inline styles and uses data: images: that is
-    // all this policy allows. No upgrade-insecure-requests: the funnel is served over plain HTTP on :5000,
-    // where it would send the pages' assets to an https:// that is not there.
+  // The same security headers on every answer (refusals and WebSocket handshakes included), worked out once.
+  // The funnel answers JSON, streams, media, and the two Swagger UI pages (/docs, /api/docs). The UI loads
+  // its scripts, styles and spec from the same origin, sets inline styles and uses data: images: that is
+  // all this policy allows. No upgrade-insecure-requests: the funnel is served over plain HTTP on :5000,
+  // where it would send the pages' assets to an https:// that is not there.
+  const headers = securityHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -142,42 +145,34 @@ export default fp(async function security (fastify) {
   })
   // The web app shows /media/<id> in <img> and <audio>, and it may be served from another site than the
   // funnel (localhost and 127.0.0.1 already are): media may be embedded anywhere. It needs a token to be read.
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    if (request.url.startsWith('/media/')) void reply.header('cross-origin-resource-policy', 'cross-origin')
-    return payload
-  })
+  const mediaHeaders = headers.map(([name, value]) => [name, name === 'cross-origin-resource-policy' ? 'cross-origin' : value] as const)
 
-  await fastify.register(rateLimit, {
-    global: false,
-    timeWindow: WINDOW_MS,
-    // The auth plugin has not run yet (it refuses before any later hook could count): the token is read here,
-    // verified once for both.
-    keyGenerator: (request: FastifyRequest) => {
-      try {
-        const claims = requestClaims(request, c.JWT_SECRET)
-        if (claims) return `user:${claims.sub}`
-      } catch { /* counted by address, as any request without a valid token */ }
-      return `address:${normalizeIP(request.ip)}`
-    },
-    max: (_request: FastifyRequest, key: string) => key.startsWith('user:') ? c.RATE_LIMIT_PER_MINUTE : c.RATE_LIMIT_ANON_PER_MINUTE
-  })
-  const limit = fastify.createRateLimit()
+  // HTTP requests per minute: a valid token's user, else the address (the auth plugin has not run yet: it
+  // refuses before any later hook could count, so the token is read here, verified once for both).
+  const windows = new RateWindows(WINDOW_MS)
+  const keyOf = (request: FastifyRequest): string => {
+    try {
+      const claims = requestClaims(request, c.JWT_SECRET)
+      if (claims) return `user:${claims.sub}`
+    } catch { /* counted by address, as any request without a valid token */ }
+    return `address:${normalizeIP(request.ip)}`
+  }
 
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const raw = reply.raw
+    for (const [name, value] of request.url.startsWith('/media/') ? mediaHeaders : headers) raw.setHeader(name, value)
     const path = request.url.split('?', 1)[0] ?? ''
-    if (!UNLIMITED.has(path)) {
-      const counted = await limit(request)
-      if (!counted.isAllowed) {
-        const headers = { 'x-ratelimit-limit': String(counted.max), 'x-ratelimit-remaining': String(counted.remaining), 'x-ratelimit-reset': String(counted.ttlInSeconds) }
-        if (counted.isExceeded) {
-          const who = counted.key.startsWith('user:')
-            ? `for user ${counted.key.slice(5)} (RATE_LIMIT_PER_MINUTE: ${counted.max} a minute)`
-            : `from this address without a valid token (RATE_LIMIT_ANON_PER_MINUTE: ${counted.max} a minute)`
-          throw Object.assign(new RateLimitedError(who, `${counted.ttlInSeconds} s`), { headers: { ...headers, 'retry-after': String(counted.ttlInSeconds) } })
-        }
-        void reply.headers(headers)
-      }
-    }
+    if (UNLIMITED.has(path)) return done()
+    const key = keyOf(request)
+    const max = key.startsWith('user:') ? c.RATE_LIMIT_PER_MINUTE : c.RATE_LIMIT_ANON_PER_MINUTE
+    const { count, resetInMs } = windows.hit(key)
+    const reset = Math.ceil(resetInMs / 1000)
+    void reply.headers({ 'x-ratelimit-limit': String(max), 'x-ratelimit-remaining': String(Math.max(0, max - count)), 'x-ratelimit-reset': String(reset) })
+    if (count <= max) return done()
+    const who = key.startsWith('user:')
+      ? `for user ${key.slice(5)} (RATE_LIMIT_PER_MINUTE: ${max} a minute)`
+      : `from this address without a valid token (RATE_LIMIT_ANON_PER_MINUTE: ${max} a minute)`
+    done(Object.assign(new RateLimitedError(who, `${reset} s`), { headers: { 'retry-after': String(reset) } }))
   })
 
   // After authentication (a climbing path is never public, so without a token the answer stays 401), before
