@@ -120,11 +120,11 @@ export class SkeinClient {
     /** Deletes a collection and its documents (its owner only). */
     delete: async (name: string): Promise<void> => { await this.http.delete(collectionPath(name)) },
     /**
-     * Upserts documents: the same id replaces, never duplicates; ids are generated where absent. Retried (like a
-     * read) only when every document has an id: otherwise a retry could add them twice.
+     * Upserts documents: the same id replaces, never duplicates; a document without an id gets one derived from
+     * its text and metadata. Retried like a read: a retry writes the same records again, once.
      */
     addDocuments: async (name: string, documents: DocumentInput[]): Promise<UpsertDocumentsReply> =>
-      await this.http.post<UpsertDocumentsReply>(`${collectionPath(name)}/documents`, { body: { documents }, idempotent: documents.every((d) => d.id !== undefined) }),
+      await this.http.post<UpsertDocumentsReply>(`${collectionPath(name)}/documents`, { body: { documents }, idempotent: true }),
     /** The documents closest in meaning to `text`, best first (`k` of them, default 10), optionally filtered by metadata (`where`). */
     query: async (name: string, query: QueryBody): Promise<QueryReply> =>
       await this.http.post<QueryReply>(`${collectionPath(name)}/query`, { body: query, idempotent: true }),

@@ -70,7 +70,7 @@ export const DocumentInput = Type.Object({
 export type DocumentInput = Static<typeof DocumentInput>
 
 export const UpsertDocumentsBody = Type.Object({
-  documents: Type.Array(DocumentInput, { minItems: 1, maxItems: 10_000, description: 'Up to 10,000 per call (and BODY_LIMIT bytes); split into batches inside' })
+  documents: Type.Array(DocumentInput, { minItems: 1, maxItems: 10_000, description: 'Up to 10,000 per call (and MEMORY_UPSERT_BODY_LIMIT bytes, 32 MiB by default); split into batches inside. A document without an id gets one derived from its text and metadata, so sending it again (or retrying the call) stores it once' })
 }, {
   additionalProperties: false,
   title: 'UpsertDocumentsBody',
@@ -81,7 +81,7 @@ export type UpsertDocumentsBody = Static<typeof UpsertDocumentsBody>
 export const UpsertDocumentsReply = Type.Object({
   ids: Type.Array(DocumentId, { description: 'The id of each document, in the order given (generated where none was given)' }),
   upserted: Type.Integer({ minimum: 0, description: 'Distinct documents written (a repeated id counts once: the last one wins)' })
-}, { title: 'UpsertDocumentsReply', examples: [{ ids: ['note-42', '5b0c1f8e-3f7a-4f6e-9a51-0c1d2e3f4a5b'], upserted: 2 }] })
+}, { title: 'UpsertDocumentsReply', examples: [{ ids: ['note-42', 'd-7476f295760e65260486ff05e4984f82'], upserted: 2 }] })
 export type UpsertDocumentsReply = Static<typeof UpsertDocumentsReply>
 
 export const DocumentRecord = Type.Object({
