@@ -134,4 +134,15 @@ t.test('a resume older than what the log keeps is an explicit resume_gap, never 
   const err = await c.request('join_room', { room: 'main', afterSeq: 3 }).catch((e: Record<string, unknown>) => e)
   t.match(err, { code: 'resume_gap', oldestSeq: state.last_seq - 4 }, 'names the oldest seq still kept')
   t.match(await c.request('join_room', { room: 'main', afterSeq: state.last_seq - 5 }), { room: 'main' }, 'from there on it resumes')
+  t.match(await c.request('join_room', { room: 'main', afterSeq: 0 }).catch((e: Record<string, unknown>) => e), { code: 'resume_gap', oldestSeq: state.last_seq - 4 }, 'asking for everything (afterSeq 0) is a gap too')
+  t.match(await c.request('join_room', { room: 'harbour', afterSeq: 0 }).catch((e: Record<string, unknown>) => e), { code: 'resume_gap' }, 'and so in a room whose first events are gone')
+
+  // A room that began after the cut has lost nothing: everything from its start, however low afterSeq is.
+  await c.request('create_room', { room: 'new-cove' })
+  await c.request('join_room', { room: 'new-cove' })
+  const posted = await c.request('message', { room: 'new-cove', text: 'first light' })
+  const d = await WsClient.connect(f2.url, token('later'))
+  t.teardown(() => d.close())
+  t.match(await d.request('join_room', { room: 'new-cove', afterSeq: 0 }), { room: 'new-cove' }, 'no gap')
+  t.ok(d.of('new_message').some((m) => m.seq === posted.seq && m.text === 'first light'), 'its whole history is replayed')
 })

@@ -139,18 +139,13 @@ export class RealtimeHub {
       throw new WsError('FUNNEL_TOO_MANY_ROOMS', `a socket may be in ${this.opts.maxRoomsPerSocket} rooms at once (WS_MAX_ROOMS_PER_SOCKET): leave one first`)
     }
     const thread = await this.request<ThreadRecord>('get', s.user, { thread: room }, requestId)
-    if (afterSeq !== undefined && afterSeq > 0) {
-      const { firstSeq } = await this.patiently('the log\'s bounds', () => this.feed.bounds())
-      if (afterSeq + 1 < firstSeq) {
-        throw new WsError('resume_gap', `events after ${afterSeq} are no longer kept; the oldest is ${firstSeq}: reload the room's messages over HTTP, then rejoin with afterSeq ${firstSeq - 1}`, { oldestSeq: firstSeq })
-      }
-    }
+    // The main room and private rooms show other threads' lifecycle events too: their replay reads the whole log.
+    const wide = thread.kind === 'main' || thread.private === true
+    if (afterSeq !== undefined) await this.mustStillHave(room, wide, afterSeq)
     if (s.closed) throw new WsError('FUNNEL_CLOSED', 'the socket closed')
     if (s.rooms.has(room)) this.removeFromRoom(s, room)
     // From this line to the end nothing awaits: registration and the join answer are one step.
     const upTo = this.feed.lastSeq
-    // The main room and private rooms show other threads' lifecycle events too: their replay reads the whole log.
-    const wide = thread.kind === 'main' || thread.private === true
     s.rooms.set(room, { lastSent: afterSeq ?? upTo, pending: [], overflowed: false, upTo, wide })
     let local = this.rooms.get(room)
     if (!local) this.rooms.set(room, local = new LocalRoom(room, thread.status))
@@ -193,6 +188,19 @@ export class RealtimeHub {
     const queued = cursor.pending ?? []
     cursor.pending = null
     for (const f of queued) this.sendTo(s, cursor, f)
+  }
+
+  /**
+   * Refuses a resume from `afterSeq` (0: from the start) when the log no longer holds all of the room's events
+   * after it: resume_gap, naming the oldest seq still kept, never a silent hole. The log loses its oldest
+   * events first, so a room whose first event (`created`) is still there has lost none; a wide room (main, a
+   * private room) shows other threads' events too, so any event gone after `afterSeq` is a gap.
+   */
+  private async mustStillHave (room: string, wide: boolean, afterSeq: number): Promise<void> {
+    const { firstSeq } = await this.patiently('the log\'s bounds', () => this.feed.bounds())
+    if (afterSeq + 1 >= firstSeq) return
+    if (!wide && await this.patiently('the room\'s first event', () => this.feed.keepsStartOf(room))) return
+    throw new WsError('resume_gap', `events after ${afterSeq} are no longer kept; the oldest is ${firstSeq}: reload the room's messages over HTTP, then rejoin with afterSeq ${firstSeq - 1}`, { oldestSeq: firstSeq })
   }
 
   /**

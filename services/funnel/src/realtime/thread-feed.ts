@@ -84,6 +84,11 @@ export class ThreadFeed {
     return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq }
   }
 
+  /** Whether the log still holds a room's first event (its thread's `created`): then it holds all of them. */
+  async keepsStartOf (room: string): Promise<boolean> {
+    return await lastSeqOn(await jetstreamManager(this.nc), THREADS_STREAM, [subjects.threadEvent(room, 'created')]) > 0
+  }
+
   /**
    * A room's events with afterSeq < seq ≤ upTo, in order, handed to `onEvent` (awaited, so a slow socket slows
    * the replay instead of piling it up). A `wide` room (main, a private room) shows other threads' lifecycle
