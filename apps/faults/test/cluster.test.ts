@@ -49,7 +49,14 @@ test('a three-node NATS cluster, two funnels, two openai-services: one of each d
     return ['completed', 'failed', 'cancelled'].includes(r.status) ? r : null
   }, 120_000)
   t.equal(done.status, 'completed', 'the task finished on the survivors')
-  const main = (await (await fetch(`${f2.url}/threads/main/messages`, { headers: authed() })).json() as { messages: ThreadMessage[] }).messages
+  // Read as a client does: a 503 while the cluster settles is asked again (the last answer is named if it lasts).
+  let answer = ''
+  const main = await until('main\'s messages', async () => {
+    const res = await fetch(`${f2.url}/threads/main/messages`, { headers: authed() })
+    const body = await res.json() as { messages?: ThreadMessage[] }
+    answer = `${res.status} ${JSON.stringify(body).slice(0, 300)}`
+    return res.ok ? body.messages : null
+  }, 30_000).catch((err: Error) => { throw new Error(`${err.message}; last answer: ${answer}`) })
   const reports = main.filter((m) => m.role === 'report' && (m.from === task.id || done.children.includes(m.from ?? ''))).map((m) => m.from)
   t.same(reports.sort(), [...done.children, task.id].sort(), 'one report per step and one for the task, none twice')
   const health = await (await fetch(`${f2.url}/health/funnel`)).json() as { status: string }
