@@ -62,14 +62,19 @@ test('the bus plugin reports NATS in /health, follows a restart, and drains on c
   t.ok(nc.isClosed(), 'closed (drained) with the service')
 })
 
-test('readRange reads exactly a filtered range of a stream, in order, however the messages interleave', async (t) => {
+/** A NATS of the test's own with a stream on `subject.>`, and the clients to use it. */
+async function streamOn (t: Tap.Test, name: string, subject: string): Promise<{ js: ReturnType<typeof jetstream>, jsm: Awaited<ReturnType<typeof jetstreamManager>> }> {
   const nats = await NatsServer.start({ dataDir: dataDir() })
   t.teardown(() => nats.stop())
   const nc = await connectBus({ servers: nats.url, name: 'test', connectTimeoutMs: 2_000 })
   t.teardown(() => nc.close())
   const jsm = await jetstreamManager(nc)
-  const js = jetstream(nc)
-  await ensureStream(jsm, { name: 'RANGE', subjects: ['range.>'] })
+  await ensureStream(jsm, { name, subjects: [`${subject}.>`] })
+  return { js: jetstream(nc), jsm }
+}
+
+test('readRange reads exactly a filtered range of a stream, in order, however the messages interleave', async (t) => {
+  const { js, jsm } = await streamOn(t, 'RANGE', 'range')
   // Two threads interleaved: a filtered consumer's pending counts lag here; the read must not stop early.
   const acks = []
   for (let i = 0; i < 1200; i++) acks.push(js.publish(i % 3 === 0 ? 'range.b.token' : 'range.a.token', String(i)))
@@ -95,13 +100,7 @@ test('readRange reads exactly a filtered range of a stream, in order, however th
 })
 
 test('readRange waits for a slow reader however long it takes, and never ends short in silence', async (t) => {
-  const nats = await NatsServer.start({ dataDir: dataDir() })
-  t.teardown(() => nats.stop())
-  const nc = await connectBus({ servers: nats.url, name: 'test', connectTimeoutMs: 2_000 })
-  t.teardown(() => nc.close())
-  const jsm = await jetstreamManager(nc)
-  const js = jetstream(nc)
-  await ensureStream(jsm, { name: 'SLOW', subjects: ['slow.>'] })
+  const { js, jsm } = await streamOn(t, 'SLOW', 'slow')
   // More than a consumer fetches at once (256), so that some are still on the server when the reader stops.
   const published = []
   for (let i = 0; i < 600; i++) published.push(js.publish('slow.a', String(i)))

@@ -36,3 +36,14 @@ export async function build (t: Test, env: Record<string, string>): Promise<Fast
   t.teardown(() => fastify.close())
   return fastify
 }
+
+/** Asks `probe` again every `everyMs` until it gives a value; fails naming `what` after `timeoutMs`. */
+export async function until<V> (what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<V> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}

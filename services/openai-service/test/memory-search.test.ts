@@ -2,7 +2,7 @@ import { test, type Test } from 'tap'
 import { connect } from '@nats-io/transport-node'
 import { subjects } from '@skein/bus'
 import type { MemorySearchRequest, ThreadRecord } from '@skein/schemas'
-import { auth, build, nats, simulator } from './helper.js'
+import { auth, build, nats, simulator, until } from './helper.js'
 
 const TERMINAL = ['completed', 'failed', 'cancelled']
 
@@ -11,16 +11,6 @@ const MEMORY = [
   { id: 'm-public', text: 'Lighthouses guide ships past the reefs.', private: false, readers: [] as string[], room: 'main' },
   { id: 'm-attic', text: 'The spare key is under the blue flowerpot.', private: true, readers: ['alice'], room: 'attic' }
 ]
-
-async function until<V> (what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 30_000): Promise<V> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 test('search_memory searches as the place its answer is shown in may see, not as the thread\'s owner', async (t) => {
   const n = await nats(t)

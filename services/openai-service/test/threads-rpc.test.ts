@@ -2,24 +2,17 @@ import { test } from 'tap'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { subjects } from '@skein/bus'
 import type { ThreadEvent, ThreadMessage, ThreadRecord } from '@skein/schemas'
-import { build, nats, simulator } from './helper.js'
+import { build, nats, simulator, until as untilEvery } from './helper.js'
 
 // The threads engine over NATS request/reply (`skein.rpc.threads.<op>`), as the funnel asks it: a client of its
 // own connects to the test's NATS and sends `{ user, requestId?, data }`; answers are `{ ok, data | error }`.
 
+/** Polls as the engine's answers come: every 50 ms, for 15 s at most. */
+const until = async <V>(what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 15_000): Promise<V> => await untilEvery(what, probe, timeoutMs, 50)
+
 /** Every field an answer's `data` may hold, by operation (a record, a room, a message, a cancel). */
 type Data = Partial<ThreadRecord> & Partial<Omit<ThreadMessage, 'id' | 'thread'>> & { created?: boolean, thread?: ThreadRecord, message?: ThreadMessage, replyId?: string, cancelled?: string[], stopped?: boolean }
 interface Reply { ok: boolean, data?: Data, error?: { code: string, message: string, status: number } }
-
-async function until<V> (what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 15_000): Promise<V> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 test('the threads engine answers over NATS request/reply', async (t) => {
   const n = await nats(t)

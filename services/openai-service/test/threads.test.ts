@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { THREADS_STREAM, subjects } from '@skein/bus'
 import type { ThreadEvent, ThreadMessage, ThreadRecord } from '@skein/schemas'
-import { auth, build, nats, simulator } from './helper.js'
+import { auth, build, nats, simulator, until } from './helper.js'
 
 type T = Parameters<Parameters<typeof test>[1]>[0]
 const TERMINAL = ['completed', 'failed', 'cancelled']
@@ -13,16 +13,6 @@ async function engine (t: T, sim: Record<string, string> = {}, env: Record<strin
   const base = await simulator(t, { SIM_TOKENS_PER_SECOND: '400', ...sim })
   const app = await build(t, { NATS_URL: n.url, OPENAI_BASE_URL: base, OPENAI_API_KEY: 'sim', MODEL_BACKEND: 'simulator', THREADS_WORKERS: '4', ...env })
   return { app, natsUrl: n.url, base }
-}
-
-async function until<V> (what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 30_000): Promise<V> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 const get = async <V>(app: FastifyInstance, url: string): Promise<V> => (await app.inject({ url, headers: auth() })).json() as V
