@@ -194,6 +194,19 @@ t.test('get_stats and /health count users, sockets, rooms and generations', asyn
   t.match((await b.next((f) => f.event === 'stats')).data, { funnels: 1 }, 'without an id the answer is a stats event')
   const health = await (await fetch(`${url}/health`)).json() as { realtime: Record<string, number> }
   t.match(health.realtime, { funnels: 1, sockets: Number })
+
+  // While an answer streams, its model counts one generation under way, in get_stats and in /health alike.
+  await a.request('create_room', { room: 'stats-room', model: 'skein-sim-mini' })
+  await a.request('join_room', { room: 'stats-room' })
+  const asked = await a.request('llm_request', { room: 'stats-room', message: 'Describe the tides in 600 words' })
+  await a.next((f) => f.event === 'llm_token' && f.data.messageId === asked.messageId)
+  t.match((await b.request('get_stats')).generations, { 'skein-sim-mini': 1 }, 'an answer under way, by its model')
+  const during = await (await fetch(`${url}/health`)).json() as { realtime: { generations: Record<string, number> } }
+  t.match(during.realtime.generations, { 'skein-sim-mini': 1 }, 'and in /health')
+  await a.next((f) => f.event === 'llm_complete' && f.data.messageId === asked.messageId, 60_000)
+  const under = async (): Promise<Record<string, number>> => (await b.request('get_stats')).generations as Record<string, number>
+  for (let i = 0; i < 50 && 'skein-sim-mini' in await under(); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.notOk('skein-sim-mini' in await under(), 'none once it completed')
 })
 
 t.test('the handshake: no 101 without a valid token or from a foreign origin', async (t) => {
