@@ -43,8 +43,10 @@ export function canAccess (r: ThreadRecord, user: string): boolean {
   return r.private !== true || user === SYSTEM_USER || r.owner === user || (r.members ?? []).includes(user)
 }
 
-/** The fields a thread inherits from its parent: a task in a private room is private to the same people. */
-/** A private thread's readers, for the threads made under it: its owner (a member there, whoever owns the new one) and its members. */
+/**
+ * The fields a thread inherits from its parent: a task in a private room is private to the same people, the
+ * room's owner among them (a member of the new thread, whoever owns it).
+ */
 const accessOf = (r: ThreadRecord): Pick<ThreadRecord, 'private' | 'members'> => (r.private ? { private: true, members: [...new Set([r.owner, ...(r.members ?? [])])] } : {})
 /**
  * Marks the lifecycle events of a private thread, so that the funnel shows them in the private room at the
