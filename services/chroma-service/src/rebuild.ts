@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm --filter @skein/chroma-service rebuild` (or `npm run memory:rebuild` at the root): re-indexes thread memory
-// from the JetStream stream SKEIN_THREADS into a fresh Chroma collection, then swaps it in. Reads the same
+// from the JetStream stream SKEIN_THREADS into a fresh Chroma collection, carrying over the documents whose messages
+// the stream no longer keeps (memory is their only copy), then swaps it in. Reads the same
 // environment as the chroma-service (NATS_URL, CHROMA_URL, OPENAI_*, EMBEDDING_*, MEMORY_COLLECTION). With
 // neither OPENAI_API_KEY nor OPENAI_BASE_URL it embeds with the local stack's simulator, as `npm start` does.
 import { connectBus } from '@skein/bus'
@@ -44,14 +45,15 @@ try {
 let shown = 0
 const progress = (p: RebuildProgress): void => {
   const now = Date.now()
-  if (p.phase === 'indexing' && now - shown < 500 && p.read < p.total) return
+  if (((p.phase === 'indexing' && p.read < p.total) || p.phase === 'carrying over') && now - shown < 500) return
   shown = now
-  say(`${p.phase}: ${p.read}/${p.total} messages read, ${p.indexed} documents`)
+  say(`${p.phase}: ${p.read}/${p.total} messages read, ${p.indexed} documents${p.carried ? ` (${p.carried} carried over)` : ''}`)
 }
 
 try {
   const r = await rebuildMemory({ nc, chroma, embedder, directory: new ThreadDirectory(nc, { rpcTimeoutMs: config.THREADS_RPC_TIMEOUT_MS }), collection: config.MEMORY_COLLECTION, batch: config.MEMORY_BATCH }, progress)
   say(`rebuilt "${r.collection}" with ${r.embeddingModel}: ${r.count} documents (before: ${r.previousCount ?? 'no collection'}) from ${r.messages} messages in ${(r.ms / 1000).toFixed(1)} s`)
+  say(`carried: ${r.carried} documents kept from the previous collection, embedded again: the stream no longer has their messages`)
   say(`skipped ${r.skipped.notMemory} messages memory does not keep (system notes)${r.skipped.noRecord ? `, ${r.skipped.noRecord} of threads without a record` : ''}${r.skipped.refused ? `, ${r.skipped.refused} whose text the embedding backend refuses` : ''}`)
   process.stdout.write(`${JSON.stringify(r)}\n`)
 } catch (err) {

@@ -12,14 +12,18 @@ import { MESSAGE_EVENTS } from './thread-memory.js'
 
 const STREAM_NOT_FOUND = 10059
 const LOOKUP_ATTEMPTS = 15
+/** Documents read from the previous collection per request, when carrying over what the stream no longer has. */
+const CARRY_PAGE = 500
 
 export interface RebuildProgress {
-  phase: 'indexing' | 'swapping' | 'catching up'
+  phase: 'indexing' | 'carrying over' | 'swapping' | 'catching up'
   /** Message events read from the stream so far, of `total`. */
   read: number
   total: number
-  /** Documents written to the new collection so far. */
+  /** Documents written to the new collection so far (from the stream, and carried over). */
   indexed: number
+  /** Of them, carried over from the previous collection: their messages are no longer in the stream. */
+  carried: number
 }
 
 export interface RebuildReport {
@@ -32,6 +36,11 @@ export interface RebuildReport {
   count: number
   /** Documents the collection held before (null: there was none). */
   previousCount: number | null
+  /**
+   * Documents carried over from the previous collection (text and metadata as they were, embedded again) because
+   * the stream no longer has their messages (it keeps events THREAD_EVENTS_MAX_AGE_S): memory is their only copy.
+   */
+  carried: number
   skipped: {
     /** System notes and other messages memory does not keep. */
     notMemory: number
@@ -51,6 +60,8 @@ export interface RebuildDeps {
   /** The memory collection's name (MEMORY_COLLECTION). */
   collection: string
   batch: number
+  /** Documents read from the previous collection per request while carrying over (default 500). */
+  page?: number
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -64,11 +75,17 @@ async function openOrNull (chroma: ChromaClient, name: string): Promise<Collecti
   }
 }
 
+/** The id a message event carries (memory's or not: a system note has one too); '' when none. */
+const messageId = (payload: ThreadEventPayload): string => (typeof payload.data.id === 'string' ? payload.data.id : '')
+
 /**
  * Re-indexes thread memory from the JetStream stream into a fresh collection, then puts it in the old one's
- * place. The old collection answers searches until the swap; the live indexers keep running. Whatever they
- * write around the swap is published before the final catch-up, which reads the stream up to its end again,
- * so nothing is lost and nothing is doubled (the message id is the document id).
+ * place. The stream keeps events for a while only, so the documents of the previous collection whose messages it
+ * no longer has are carried over (their text embedded again with the current model): memory is their only copy,
+ * and a rebuild never loses them. When the previous collection cannot be read completely, the rebuild fails
+ * before the swap and leaves it in place. The old collection answers searches until the swap; the live indexers
+ * keep running. Whatever they write around the swap is published before the final catch-up, which reads the
+ * stream up to its end again, so nothing is lost and nothing is doubled (the message id is the document id).
  */
 export async function rebuildMemory (deps: RebuildDeps, onProgress: (p: RebuildProgress) => void = () => {}): Promise<RebuildReport> {
   const started = performance.now()
@@ -89,10 +106,17 @@ export async function rebuildMemory (deps: RebuildDeps, onProgress: (p: RebuildP
   const dimensions = await embedder.dimensions()
   const fresh = await chroma.createCollection({ name: temporary, embeddingFunction: null as never, metadata: embeddingMetadata(embedder.model, dimensions) as never })
 
+  const building = new MemoryIndex(chroma, embedder, temporary)
+  /** Documents in the new collection from the stream's messages. */
   const ids = new Set<string>()
+  /** Every message id the stream has (indexed or skipped): those are the stream's to decide, never carried over. */
+  const inStream = new Set<string>()
+  /** Documents in the new collection carried over from the previous one. */
+  const carried = new Set<string>()
   const skipped = { notMemory: 0, noRecord: 0, refused: 0 }
   let read = 0
   let total = 0
+  const progress = (phase: RebuildProgress['phase']): void => { onProgress({ phase, read, total, indexed: ids.size + carried.size, carried: carried.size }) }
 
   /** Reads message events after `afterSeq` up to the last one stored now, indexing them into `index`; the last seq read. */
   const readInto = async (index: MemoryIndex, afterSeq: number, phase: RebuildProgress['phase']): Promise<number> => {
@@ -107,12 +131,18 @@ export async function rebuildMemory (deps: RebuildDeps, onProgress: (p: RebuildP
       for (const r of refused) ids.delete(r.doc.id)
       skipped.refused += refused.length
       await index.upsert(accepted, embeddings)
-      onProgress({ phase, read, total, indexed: ids.size })
+      progress(phase)
     }
     await readRange(js, THREADS_STREAM, MESSAGE_EVENTS, afterSeq, endSeq, async (m) => {
       last = m.seq
       read++
-      const message = memoryMessage(m.json<ThreadEventPayload>())
+      const payload = m.json<ThreadEventPayload>()
+      const id = messageId(payload)
+      if (id) {
+        inStream.add(id)
+        carried.delete(id) // a live indexer wrote it to the previous collection after the first read: the stream's after all
+      }
+      const message = memoryMessage(payload)
       if (!message) {
         skipped.notMemory++
         return
@@ -143,9 +173,49 @@ export async function rebuildMemory (deps: RebuildDeps, onProgress: (p: RebuildP
     }
   }
 
-  const last = await readInto(new MemoryIndex(chroma, embedder, temporary), 0, 'indexing')
+  /**
+   * Carries over into the new collection the documents of the previous one whose messages the stream does not
+   * have, page by page, embedding their text again in batches. Throws (before the swap: the previous collection
+   * stays) when a page fails, a document comes without its text or metadata, the embedding backend refuses one,
+   * or fewer documents were read than the collection held.
+   */
+  const carryOver = async (from: Collection, expected: number): Promise<void> => {
+    const incomplete = (why: string): Error => new Error(`the previous collection "${name}" cannot be carried over completely (${why}); it is left in place, nothing was deleted`)
+    const listed = new Set<string>()
+    const write = async (batch: MemoryDocument[]): Promise<void> => {
+      const { docs: accepted, embeddings, refused } = await building.embedAccepted(batch)
+      if (refused.length) throw incomplete(`${embedder.model} refuses the text of ${refused.length} document(s) the stream no longer has, e.g. ${refused[0]!.doc.id}: ${refused[0]!.reason}`)
+      await building.upsert(accepted, embeddings)
+      for (const d of accepted) carried.add(d.id)
+      progress('carrying over')
+    }
+    const docs: MemoryDocument[] = []
+    const limit = deps.page ?? CARRY_PAGE
+    for (let offset = 0; ; offset += limit) {
+      const page = await from.get({ limit, offset, include: ['documents', 'metadatas'] as never })
+      for (const [i, id] of page.ids.entries()) {
+        listed.add(id)
+        if (inStream.has(id) || carried.has(id)) continue
+        const text = page.documents[i]
+        const metadata = page.metadatas[i]
+        if (typeof text !== 'string' || !metadata) throw incomplete(`document ${id} came without its ${typeof text !== 'string' ? 'text' : 'metadata'}`)
+        docs.push({ id, text, metadata })
+      }
+      while (docs.length >= deps.batch) await write(docs.splice(0, deps.batch))
+      if (page.ids.length < limit) break
+    }
+    if (docs.length) await write(docs)
+    if (listed.size < expected) throw incomplete(`${listed.size} of its ${expected} documents could be read`)
+  }
 
-  onProgress({ phase: 'swapping', read, total, indexed: ids.size })
+  const last = await readInto(building, 0, 'indexing')
+  if (previous) {
+    await carryOver(previous, previousCount ?? 0)
+    const held = await building.count()
+    if (held < ids.size + carried.size) throw new Error(`the new collection holds ${held} documents, not the ${ids.size + carried.size} written to it; the previous collection "${name}" is left in place, nothing was deleted`)
+  }
+
+  progress('swapping')
   const retired = `${name}-old-${Date.now()}`
   if (previous) await previous.modify({ name: retired })
   for (let attempt = 1; ; attempt++) {
@@ -166,9 +236,10 @@ export async function rebuildMemory (deps: RebuildDeps, onProgress: (p: RebuildP
     collection: name,
     embeddingModel: embedder.model,
     messages: read,
-    documents: ids.size,
+    documents: ids.size + carried.size,
     count: await index.count(),
     previousCount,
+    carried: carried.size,
     skipped,
     ms: Math.round(performance.now() - started)
   }
