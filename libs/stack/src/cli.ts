@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: brings the whole local stack up, prints what runs where, and stops all of it on Ctrl-C.
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { ManagedProcess } from './managed-process.js'
 import { externalNatsNote, natsServerVersion, runningNatsVersion } from './nats-server.js'
 import { DEFAULT_PORTS, repoRoot, startStack, type RunningStack, type StackPorts } from './stack.js'
@@ -30,9 +30,12 @@ const ports: StackPorts = {
 
 function table (stack: RunningStack): string {
   const rows = stack.parts.map((p) => [p.name, p.url, p.origin === 'started' ? `started (pid ${p.pid ?? '?'})` : 'already running'])
-  rows.push(['model backend', stack.modelBackend.url, stack.modelBackend.kind === 'simulator'
-    ? 'SIMULATOR: offline model simulator, answers are simulated (set OPENAI_API_KEY or OPENAI_BASE_URL for a real model)'
-    : 'real OpenAI-compatible backend'])
+  const backend = stack.modelBackend
+  rows.push(backend.kind === 'models-file'
+    ? ['models file', backend.url, 'its backends answer, chat and embeddings alike (OPENAI_BASE_URL/OPENAI_API_KEY, when set, replace the first one\'s)']
+    : ['model backend', backend.url, backend.kind === 'simulator'
+        ? 'SIMULATOR: offline model simulator, answers are simulated (set OPENAI_API_KEY, OPENAI_BASE_URL or MODELS_CONFIG for a real model)'
+        : 'real OpenAI-compatible backend'])
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows.map((r) => `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`).join('\n')
 }
@@ -54,6 +57,8 @@ async function main (): Promise<void> {
     ...(env.CHROMA_URL ? { chromaUrl: env.CHROMA_URL } : {}),
     ...(env.OPENAI_API_KEY ? { openaiApiKey: env.OPENAI_API_KEY } : {}),
     ...(env.OPENAI_BASE_URL ? { openaiBaseUrl: env.OPENAI_BASE_URL } : {}),
+    // Relative to where `npm start` was typed (npm runs the script from the repository root).
+    ...(env.MODELS_CONFIG ? { modelsConfig: resolve(env.INIT_CWD ?? process.cwd(), env.MODELS_CONFIG) } : {}),
     // The user's AUTH_DEV_LOGIN and JWT_SECRET reach every service (the stack's defaults apply without them).
     env: {
       LOG_LEVEL: env.LOG_LEVEL ?? 'info',

@@ -30,9 +30,15 @@ export interface StackOptions {
   natsUrl?: string
   /** Use this Chroma server instead of starting one. */
   chromaUrl?: string
-  /** With a key or a base URL the real backend is used; with neither, the bundled simulator. */
+  /** With a key or a base URL the real backend is used; with neither (and no models file), the bundled simulator. */
   openaiApiKey?: string
   openaiBaseUrl?: string
+  /**
+   * A models file (MODELS_CONFIG), given to the openai-service and the chroma-service alike: its backends answer
+   * (a key or base URL given too replaces its first backend's, as in the services) and the simulator is not
+   * started. Default: MODELS_CONFIG in `env`; a MODELS_CONFIG of the calling process does not reach the services.
+   */
+  modelsConfig?: string
   /** Extra environment for every service (e.g. LOG_LEVEL, limits). */
   env?: Record<string, string>
   /** Start the web app on ports.web (default true). */
@@ -57,8 +63,11 @@ export interface RunningStack {
   /** The secret tokens are signed with (tests sign their own). */
   jwtSecret: string
   funnelUrl: string
-  /** What answers model calls: the bundled simulator, or the configured OpenAI-compatible backend. */
-  modelBackend: { kind: 'simulator' | 'openai-compatible', url: string }
+  /**
+   * What answers model calls: the bundled simulator, the configured OpenAI-compatible backend, or the backends a
+   * models file names (`url` is then the file's path).
+   */
+  modelBackend: { kind: 'simulator' | 'openai-compatible' | 'models-file', url: string }
   nats?: NatsServer
   chroma?: ChromaServer
   services: Map<string, ManagedProcess>
@@ -167,18 +176,27 @@ export async function startStack (opts: StackOptions): Promise<RunningStack> {
       return url
     }
 
-    // The model backend: a real one when configured, the bundled simulator otherwise.
+    // The model backend: a models file's backends, a real one when configured, the bundled simulator otherwise.
+    // Both services that call models get the same environment for them: the openai-service, and the
+    // chroma-service, which embeds with the model and backend it names.
+    const modelsFile = opts.modelsConfig || opts.env?.MODELS_CONFIG
+    const modelEnv: Record<string, string> = { MODELS_CONFIG: modelsFile ? resolve(modelsFile) : '' }
     let modelBackend: RunningStack['modelBackend']
-    if (opts.openaiApiKey || opts.openaiBaseUrl) {
-      modelBackend = { kind: 'openai-compatible', url: opts.openaiBaseUrl ?? 'https://api.openai.com/v1' }
+    if (modelsFile) {
+      modelBackend = { kind: 'models-file', url: modelEnv.MODELS_CONFIG! }
+      if (opts.openaiBaseUrl) modelEnv.OPENAI_BASE_URL = opts.openaiBaseUrl
+      if (opts.openaiApiKey) modelEnv.OPENAI_API_KEY = opts.openaiApiKey
     } else {
-      const url = await launch('model-simulator', opts.ports.simulator, {}, '/v1/models')
-      modelBackend = { kind: 'simulator', url: `${url}/v1` }
+      if (opts.openaiApiKey || opts.openaiBaseUrl) {
+        modelBackend = { kind: 'openai-compatible', url: opts.openaiBaseUrl ?? 'https://api.openai.com/v1' }
+      } else {
+        const url = await launch('model-simulator', opts.ports.simulator, {}, '/v1/models')
+        modelBackend = { kind: 'simulator', url: `${url}/v1` }
+      }
+      modelEnv.OPENAI_BASE_URL = modelBackend.url
+      modelEnv.OPENAI_API_KEY = opts.openaiApiKey ?? 'simulator'
+      if (modelBackend.kind === 'simulator') modelEnv.MODEL_BACKEND = 'simulator'
     }
-    const modelEnv: Record<string, string> = { OPENAI_BASE_URL: modelBackend.url }
-    if (opts.openaiApiKey) modelEnv.OPENAI_API_KEY = opts.openaiApiKey
-    else modelEnv.OPENAI_API_KEY = 'simulator'
-    if (modelBackend.kind === 'simulator') modelEnv.MODEL_BACKEND = 'simulator'
 
     const openaiUrl = await launch('openai-service', opts.ports.openai, modelEnv)
     const chromaServiceUrl = await launch('chroma-service', opts.ports.chroma, { ...modelEnv, CHROMA_URL: chromaUrl })

@@ -1,10 +1,6 @@
 import type { MemorySettings } from '../config.js'
 import { EmbeddingRefusedError, EmbeddingUnavailableError } from '../errors.js'
-
-/** The embedding model a configuration uses: EMBEDDING_MODEL, else the backend's default. */
-export function embeddingModel (c: MemorySettings): string {
-  return c.EMBEDDING_MODEL ?? (c.MODEL_BACKEND === 'simulator' ? 'skein-sim-embed' : 'text-embedding-3-small')
-}
+import { chooseBackend, embeddingRoute, type EmbeddingBackend, type EmbeddingRoute } from './embedding-backend.js'
 
 const MAX_RETRIES = 2
 const RETRY_MAX_DELAY_MS = 8_000
@@ -27,22 +23,24 @@ function vector (embedding: number[] | string): number[] {
 
 /**
  * Embeddings through the configured backend's `POST /v1/embeddings` (OpenAI's models with a key, the
- * simulator's offline ones without): many texts go in batches of EMBEDDING_BATCH, EMBEDDING_CONCURRENCY calls
- * at once; each call is bounded by EMBEDDING_TIMEOUT_MS and retried twice on 429, 5xx and network errors
- * (honouring Retry-After). One plain HTTP call per batch: the openai SDK cost a measured 0.3–0.6 ms more per
- * query (see docs/benchmarks.md), and this endpoint needs nothing else from it. A refusal of the input (400, 413,
- * 422) is an EmbeddingRefusedError (422); every other failure an EmbeddingUnavailableError (503); both say why.
+ * simulator's offline ones without, a models file's embeddingModel on the backend that serves it, chosen as the
+ * openai-service chooses it: embedding-backend.ts): many texts go in batches of EMBEDDING_BATCH,
+ * EMBEDDING_CONCURRENCY calls at once; each call is bounded by EMBEDDING_TIMEOUT_MS and retried twice on 429,
+ * 5xx and network errors (honouring Retry-After). One plain HTTP call per batch: the openai SDK cost a measured
+ * 0.3–0.6 ms more per query (see docs/benchmarks.md), and this endpoint needs nothing else from it. A refusal
+ * of the input (400, 413, 422) is an EmbeddingRefusedError (422); every other failure an
+ * EmbeddingUnavailableError (503); both say why.
  */
 export class Embedder {
   readonly model: string
-  private readonly url: string | null
-  private readonly headers: Record<string, string>
+  private readonly route: EmbeddingRoute
+  private chosen: EmbeddingBackend | undefined
   private knownDimensions: number | undefined
 
-  constructor (private readonly c: MemorySettings) {
-    this.model = embeddingModel(c)
-    this.url = c.OPENAI_API_KEY || c.OPENAI_BASE_URL ? `${(c.OPENAI_BASE_URL ?? 'https://api.openai.com/v1').replace(/\/+$/, '')}/embeddings` : null
-    this.headers = { 'content-type': 'application/json', accept: 'application/json', ...(c.OPENAI_API_KEY ? { authorization: `Bearer ${c.OPENAI_API_KEY}` } : {}) }
+  /** Throws when MODELS_CONFIG cannot be read or is not valid, naming the file and the field: the service does not start. */
+  constructor (private readonly c: MemorySettings, env: Record<string, string | undefined> = process.env) {
+    this.route = embeddingRoute(c, env)
+    this.model = this.route.model
   }
 
   /** One vector per text, in order. */
@@ -70,8 +68,18 @@ export class Embedder {
     return this.knownDimensions!
   }
 
+  /** The backend serving the model, chosen on the first call (a wildcard backend's /models may have to be asked). */
+  private async backend (): Promise<EmbeddingBackend> {
+    if (this.chosen) return this.chosen
+    const { backend, settled } = await chooseBackend(this.route, this.c.EMBEDDING_TIMEOUT_MS)
+    if (settled) this.chosen = backend
+    return backend
+  }
+
   private async call (texts: string[]): Promise<number[][]> {
-    if (!this.url) throw new EmbeddingUnavailableError('no embedding backend is configured: set OPENAI_API_KEY or OPENAI_BASE_URL')
+    const backend = await this.backend()
+    const url = `${backend.baseURL}/embeddings`
+    const headers = { 'content-type': 'application/json', accept: 'application/json', ...(backend.apiKey ? { authorization: `Bearer ${backend.apiKey}` } : {}) }
     const body = JSON.stringify({
       model: this.model,
       input: texts.map((t) => t.slice(0, this.c.EMBEDDING_MAX_CHARS)),
@@ -81,9 +89,9 @@ export class Embedder {
     for (let attempt = 0; ; attempt++) {
       let res: Response
       try {
-        res = await fetch(this.url, { method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.c.EMBEDDING_TIMEOUT_MS) })
+        res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.c.EMBEDDING_TIMEOUT_MS) })
       } catch (err) {
-        const why = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.c.EMBEDDING_TIMEOUT_MS} ms` : `cannot reach ${new URL(this.url).origin}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`
+        const why = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.c.EMBEDDING_TIMEOUT_MS} ms` : `cannot reach ${new URL(url).origin}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`
         if (attempt < MAX_RETRIES) {
           await delay(250 * 2 ** attempt)
           continue

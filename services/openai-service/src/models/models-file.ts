@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { Ajv } from 'ajv'
-import { ModelsConfig, type ModelTimeouts } from '@skein/schemas'
+import { readModelsFile } from '@skein/kit'
+import type { ModelTimeouts } from '@skein/schemas'
 import type { OpenAIServiceConfig } from '../config.js'
 
 export interface ResolvedBackend {
@@ -18,23 +17,6 @@ export interface ResolvedModels {
   fallbackModel?: string
   embeddingModel: string
   backends: ResolvedBackend[]
-}
-
-const validate = new Ajv({ allErrors: true, strict: false }).compile(ModelsConfig)
-
-/** Reads and validates a models file; the error names the file and the failing field. */
-export function readModelsFile (path: string): ModelsConfig {
-  let data: unknown
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'))
-  } catch (err) {
-    throw new Error(`MODELS_CONFIG ${path}: ${err instanceof Error ? err.message : String(err)}`)
-  }
-  if (!validate(data)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`).join('; ')
-    throw new Error(`MODELS_CONFIG ${path} is not a valid models file: ${problems}`)
-  }
-  return data as ModelsConfig
 }
 
 /**
