@@ -2,8 +2,9 @@
 // `pnpm --filter @skein/chroma-service rebuild` (or `npm run memory:rebuild` at the root): re-indexes thread memory
 // from the JetStream stream SKEIN_THREADS into a fresh Chroma collection, carrying over the documents whose messages
 // the stream no longer keeps (memory is their only copy), then swaps it in. Reads the same
-// environment as the chroma-service (NATS_URL, CHROMA_URL, OPENAI_*, EMBEDDING_*, MEMORY_COLLECTION). With
-// neither OPENAI_API_KEY nor OPENAI_BASE_URL it embeds with the local stack's simulator, as `npm start` does.
+// environment as the chroma-service (NATS_URL, CHROMA_URL, OPENAI_*, MODELS_CONFIG, EMBEDDING_*,
+// MEMORY_COLLECTION). With none of OPENAI_API_KEY, OPENAI_BASE_URL and MODELS_CONFIG it embeds with the local
+// stack's simulator, as `npm start` does.
 import { connectBus } from '@skein/bus'
 import { ConfigError, loadConfig } from '@skein/kit'
 import { RebuildConfig } from './config.js'
@@ -19,7 +20,7 @@ const fail = (line: string): never => {
 }
 
 const env: Record<string, string | undefined> = { ...process.env }
-if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
+if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL && !env.MODELS_CONFIG) {
   env.OPENAI_BASE_URL = `http://127.0.0.1:${env.SIMULATOR_PORT ?? '8090'}/v1`
   env.OPENAI_API_KEY = 'simulator'
   env.MODEL_BACKEND ??= 'simulator'
@@ -32,8 +33,14 @@ try {
   throw err
 }
 
-const embedder = new Embedder(config)
-say(`rebuilding "${config.MEMORY_COLLECTION}" on ${config.CHROMA_URL} from SKEIN_THREADS on ${config.NATS_URL}, embedding with ${embedder.model} at ${config.OPENAI_BASE_URL ?? 'OpenAI'}`)
+let embedder: Embedder
+try {
+  embedder = new Embedder(config)
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err))
+  throw err
+}
+say(`rebuilding "${config.MEMORY_COLLECTION}" on ${config.CHROMA_URL} from SKEIN_THREADS on ${config.NATS_URL}, embedding with ${embedder.model} (${embedder.where})`)
 const nc = await connectBus({ servers: config.NATS_URL, name: 'chroma-service-rebuild', connectTimeoutMs: config.NATS_CONNECT_TIMEOUT_MS }).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)))
 const chroma = connectChroma(config.CHROMA_URL, config.CHROMA_TIMEOUT_MS)
 try {

@@ -43,6 +43,13 @@ export class Embedder {
     this.model = this.route.model
   }
 
+  /** Where the model is embedded, for people: "at <base URL>" of the backend serving it, or the ones that may. */
+  get where (): string {
+    const { named, wildcards, source } = this.route
+    if (named) return `at ${named.baseURL} (${source})`
+    return wildcards.length ? `at ${wildcards.map((b) => b.baseURL).join(' or ')} (${source})` : `with no backend serving it in ${source}`
+  }
+
   /** One vector per text, in order. */
   async embed (texts: string[]): Promise<number[][]> {
     if (texts.length === 0) return []
