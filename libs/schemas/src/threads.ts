@@ -66,7 +66,9 @@ export const ThreadMessage = Type.Object({
   /** An assistant's reply: the user message it answers, the model, why it ended, the tokens it used. */
   inReplyTo: Type.Optional(Type.String()),
   model: Type.Optional(Type.String()),
-  finishReason: Type.Optional(Type.String({ description: 'stop, length, stopped (a user stopped it), error' })),
+  finishReason: Type.Optional(Type.String({ description: 'stop, length, stopped (a user stopped it), error, interrupted (its instance went away mid-answer; another answers)' })),
+  /** A report: how the thread it comes from ended. */
+  status: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('failed')], { description: 'A report: how the thread it comes from ended' })),
   usage: Type.Optional(ThreadUsage)
 }, { title: 'ThreadMessage' })
 export type ThreadMessage = Static<typeof ThreadMessage>

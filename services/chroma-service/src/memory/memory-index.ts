@@ -8,6 +8,8 @@ import type { ThreadDirectory } from './thread-directory.js'
 
 /** The thread messages that are memory: what people said, what assistants answered, and task results (reports). */
 const INDEXED_ROLES = new Set(['user', 'assistant', 'report'])
+/** Answers that did not finish: cut by the model, or by their instance going away (another answer replaces them). */
+const UNFINISHED = new Set(['error', 'interrupted'])
 /** Metadata key marking a reader of a private room's message: `reader:<user>` = true. */
 export const READER = 'reader:'
 export const REBUILD_HINT = 'rebuild the memory with the new model: npm run memory:rebuild'
@@ -19,12 +21,17 @@ export interface RefusedDocument { doc: MemoryDocument, reason: string }
 
 const PROBE = 'memory indexer probe: a plain text any embedding model accepts'
 
-/** The message a thread event carries, if it is one memory keeps. */
+/**
+ * The message a thread event carries, if it is one memory keeps: a finished message (not an answer cut short),
+ * a completed task's result (not a failure's report; reports from before they carried `status` say "Failed: ").
+ */
 export function memoryMessage (payload: ThreadEventPayload): MemoryMessage | null {
   if (payload.type !== 'message') return null
   const d = payload.data
   const str = (v: unknown): string => (typeof v === 'string' ? v : '')
   if (!str(d.id) || !str(d.text).trim() || !INDEXED_ROLES.has(str(d.role))) return null
+  if (UNFINISHED.has(str(d.finishReason))) return null
+  if (str(d.role) === 'report' && (d.status === 'failed' || (d.status === undefined && str(d.text).startsWith('Failed: ')))) return null
   return { id: str(d.id), thread: str(d.thread) || payload.thread, role: str(d.role), author: str(d.author), text: str(d.text), ts: str(d.ts) || payload.ts, from: str(d.from) }
 }
 

@@ -317,7 +317,8 @@ export class ThreadsEngine {
     if (r.kind === 'main' || r.kind === 'conversation') return
     // A thread of a private room reports to that room (its root), never where everyone reads.
     const to = r.private ? r.root : MAIN_THREAD
-    await this.log.publish(to, 'message', { id: `report-${r.id}`, thread: to, role: 'report', author: 'assistant', text, ts: now(), from: r.id }, { msgID: `report:${r.id}` })
+    const status = r.status === 'failed' ? 'failed' : 'completed'
+    await this.log.publish(to, 'message', { id: `report-${r.id}`, thread: to, role: 'report', author: 'assistant', text, ts: now(), from: r.id, status }, { msgID: `report:${r.id}` })
   }
 
   private async setStatus (id: string, from: ThreadStatus[], to: ThreadStatus): Promise<ThreadRecord | null> {
