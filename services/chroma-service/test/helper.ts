@@ -75,3 +75,15 @@ export async function until<V> (what: string, probe: () => Promise<V | undefined
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
+
+/** A unit vector from the words of a text (each word hashed to a dimension): texts that share words are close. */
+export function wordVector (text: string, dimensions: number): number[] {
+  const v = new Array<number>(dimensions).fill(0)
+  for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
+    let h = 2166136261
+    for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
+    v[(h >>> 0) % dimensions]! += 1
+  }
+  const norm = Math.hypot(...v) || 1
+  return v.map((x) => x / norm)
+}

@@ -6,7 +6,7 @@ import { connect } from '@nats-io/transport-node'
 import type { Metadata } from 'chromadb'
 import { THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
 import { loadConfig } from '@skein/kit'
-import { auth, backends, build, until } from '../helper.js'
+import { auth, backends, build, until, wordVector } from '../helper.js'
 import { RebuildConfig } from '../../src/config.js'
 import { Embedder } from '../../src/embeddings/embedder.js'
 import { rebuildMemory, type RebuildProgress, type RebuildReport } from '../../src/memory/rebuild.js'
@@ -16,18 +16,6 @@ import { connectChroma } from '../../src/plugins/chroma-client.js'
 const COLLECTION = 'rebuild-test'
 /** Each model's vectors have their own length: a document carried over with its old vector would not fit the new collection. */
 const DIMENSIONS: Record<string, number> = { 'stub-embed-a': 64, 'stub-embed-b': 48 }
-
-/** A vector from the words of a text: texts that share words are close. */
-function vector (text: string, dimensions: number): number[] {
-  const v = new Array<number>(dimensions).fill(0)
-  for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
-    let h = 2166136261
-    for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
-    v[(h >>> 0) % dimensions]! += 1
-  }
-  const norm = Math.hypot(...v) || 1
-  return v.map((x) => x / norm)
-}
 
 /** An embedding backend speaking OpenAI's POST /v1/embeddings for two models; it refuses (400) any input containing `state.refuse`. */
 async function embeddingsBackend (t: Test): Promise<{ url: string, state: { refuse: string } }> {
@@ -41,7 +29,7 @@ async function embeddingsBackend (t: Test): Promise<{ url: string, state: { refu
       const dimensions = DIMENSIONS[model]
       if (req.url !== '/v1/embeddings' || !dimensions) return answer(404, { error: { message: `no model ${model}`, type: 'invalid_request_error' } })
       if (state.refuse && input.some((x) => x.includes(state.refuse))) return answer(400, { error: { message: 'This input cannot be embedded (test refusal)', type: 'invalid_request_error', param: 'input' } })
-      answer(200, { object: 'list', model, data: input.map((x, index) => ({ object: 'embedding', index, embedding: vector(x, dimensions) })), usage: { prompt_tokens: 1, total_tokens: 1 } })
+      answer(200, { object: 'list', model, data: input.map((x, index) => ({ object: 'embedding', index, embedding: wordVector(x, dimensions) })), usage: { prompt_tokens: 1, total_tokens: 1 } })
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -4,22 +4,10 @@ import { test, type Test } from 'tap'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
-import { auth, backends, build, until } from '../helper.js'
+import { auth, backends, build, until, wordVector } from '../helper.js'
 import { MEMORY_CONSUMER } from '../../src/memory/thread-memory.js'
 
 const DIMENSIONS = 64
-
-/** A vector from the words of a text: texts that share words are close. */
-function vector (text: string): number[] {
-  const v = new Array<number>(DIMENSIONS).fill(0)
-  for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
-    let h = 2166136261
-    for (const c of word) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
-    v[(h >>> 0) % DIMENSIONS]! += 1
-  }
-  const norm = Math.hypot(...v) || 1
-  return v.map((x) => x / norm)
-}
 
 /**
  * An embedding backend speaking OpenAI's POST /v1/embeddings: it refuses (400) any input with "POISON" in it, as a
@@ -40,7 +28,7 @@ async function embeddingsBackend (t: Test): Promise<{ url: string, state: { flak
         state.flaky--
         return answer(503, { error: { message: 'overloaded', type: 'server_error' } })
       }
-      answer(200, { object: 'list', model: 'stub-embed', data: input.map((x, index) => ({ object: 'embedding', index, embedding: vector(x) })), usage: { prompt_tokens: 1, total_tokens: 1 } })
+      answer(200, { object: 'list', model: 'stub-embed', data: input.map((x, index) => ({ object: 'embedding', index, embedding: wordVector(x, DIMENSIONS) })), usage: { prompt_tokens: 1, total_tokens: 1 } })
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
