@@ -1,8 +1,13 @@
 import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
 import { buildService, loadConfig, signToken } from '@skein/kit'
 import { ChromaServer, NatsServer, startServiceProcess, startSimulator } from '@skein/stack'
 import type { ThreadRecord } from '@skein/schemas'
@@ -86,4 +91,40 @@ export function wordVector (text: string, dimensions: number): number[] {
   }
   const norm = Math.hypot(...v) || 1
   return v.map((x) => x / norm)
+}
+
+/** What an embeddings stub answers one call with. */
+export interface StubAnswer { status: number, json: unknown }
+
+/**
+ * A real HTTP server speaking OpenAI's `POST /v1/embeddings`, answering each call as `answer` says (other paths:
+ * 404); its base URL ends in `/v1`, as OPENAI_BASE_URL does.
+ */
+export async function embeddingsStub (t: Test, answer: (call: { model: string, input: string[] }) => StubAnswer): Promise<string> {
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+    req.on('end', () => {
+      const { status, json } = req.method === 'POST' && req.url === '/v1/embeddings'
+        ? answer(JSON.parse(body) as { model: string, input: string[] })
+        : { status: 404, json: { error: { message: 'not found', type: 'invalid_request_error' } } }
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+}
+
+/** An embeddings answer of word vectors, as a backend gives it. */
+export const embedded = (model: string, input: string[], dimensions: number): StubAnswer =>
+  ({ status: 200, json: { object: 'list', model, data: input.map((x, index) => ({ object: 'embedding', index, embedding: wordVector(x, dimensions) })), usage: { prompt_tokens: 1, total_tokens: 1 } } })
+
+/** A connection of the test's own to the thread log (SKEIN_THREADS, made if absent), as the threads engine writes it. */
+export async function threadLog (t: Test, natsUrl: string): Promise<{ nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager }> {
+  const nc = await connect({ servers: natsUrl })
+  t.teardown(() => nc.close())
+  const jsm = await jetstreamManager(nc)
+  await ensureStream(jsm, { name: THREADS_STREAM, subjects: [subjects.allThreadEvents] })
+  return { nc, js: jetstream(nc), jsm }
 }

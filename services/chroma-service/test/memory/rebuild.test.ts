@@ -1,12 +1,8 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { test, type Test } from 'tap'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
 import type { Metadata } from 'chromadb'
-import { THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
+import { THREADS_STREAM, subjects } from '@skein/bus'
 import { loadConfig } from '@skein/kit'
-import { auth, backends, build, until, wordVector } from '../helper.js'
+import { auth, backends, build, embedded, embeddingsStub, threadLog, until } from '../helper.js'
 import { RebuildConfig } from '../../src/config.js'
 import { Embedder } from '../../src/embeddings/embedder.js'
 import { rebuildMemory, type RebuildProgress, type RebuildReport } from '../../src/memory/rebuild.js'
@@ -17,24 +13,16 @@ const COLLECTION = 'rebuild-test'
 /** Each model's vectors have their own length: a document carried over with its old vector would not fit the new collection. */
 const DIMENSIONS: Record<string, number> = { 'stub-embed-a': 64, 'stub-embed-b': 48 }
 
-/** An embedding backend speaking OpenAI's POST /v1/embeddings for two models; it refuses (400) any input containing `state.refuse`. */
+/** An embedding backend for two models; it refuses (400) any input containing `state.refuse`. */
 async function embeddingsBackend (t: Test): Promise<{ url: string, state: { refuse: string } }> {
   const state = { refuse: '' }
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
-    req.on('end', () => {
-      const answer = (status: number, json: unknown): void => { res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json)) }
-      const { model, input } = JSON.parse(body) as { model: string, input: string[] }
-      const dimensions = DIMENSIONS[model]
-      if (req.url !== '/v1/embeddings' || !dimensions) return answer(404, { error: { message: `no model ${model}`, type: 'invalid_request_error' } })
-      if (state.refuse && input.some((x) => x.includes(state.refuse))) return answer(400, { error: { message: 'This input cannot be embedded (test refusal)', type: 'invalid_request_error', param: 'input' } })
-      answer(200, { object: 'list', model, data: input.map((x, index) => ({ object: 'embedding', index, embedding: wordVector(x, dimensions) })), usage: { prompt_tokens: 1, total_tokens: 1 } })
-    })
+  const url = await embeddingsStub(t, ({ model, input }) => {
+    const dimensions = DIMENSIONS[model]
+    if (!dimensions) return { status: 404, json: { error: { message: `no model ${model}`, type: 'invalid_request_error' } } }
+    if (state.refuse && input.some((x) => x.includes(state.refuse))) return { status: 400, json: { error: { message: 'This input cannot be embedded (test refusal)', type: 'invalid_request_error', param: 'input' } } }
+    return embedded(model, input, dimensions)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, state }
+  return { url, state }
 }
 
 const MESSAGES: Record<string, string> = {
@@ -49,11 +37,7 @@ const MESSAGES: Record<string, string> = {
 test('a rebuild keeps the memory the stream no longer has', async (t) => {
   const { nats, chroma } = await backends(t)
   const backend = await embeddingsBackend(t)
-  const nc = await connect({ servers: nats.url })
-  t.teardown(() => nc.close())
-  const jsm = await jetstreamManager(nc)
-  await ensureStream(jsm, { name: THREADS_STREAM, subjects: [subjects.allThreadEvents] })
-  const js = jetstream(nc)
+  const { nc, js, jsm } = await threadLog(t, nats.url)
   const env = {
     NATS_URL: nats.url, CHROMA_URL: chroma.url, OPENAI_BASE_URL: backend.url, OPENAI_API_KEY: 'stub', MODEL_BACKEND: 'openai-compatible',
     EMBEDDING_MODEL: 'stub-embed-a', MEMORY_COLLECTION: COLLECTION, HEALTH_TIMEOUT_MS: '1000'

@@ -1,10 +1,6 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { test, type Test } from 'tap'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
-import { THREADS_STREAM, ensureStream, subjects } from '@skein/bus'
-import { auth, backends, build, until, wordVector } from '../helper.js'
+import { THREADS_STREAM, subjects } from '@skein/bus'
+import { auth, backends, build, embedded, embeddingsStub, threadLog, until } from '../helper.js'
 import { MEMORY_CONSUMER } from '../../src/memory/thread-memory.js'
 
 const DIMENSIONS = 64
@@ -16,34 +12,21 @@ const DIMENSIONS = 64
  */
 async function embeddingsBackend (t: Test): Promise<{ url: string, state: { flaky: number, refuseAll: boolean } }> {
   const state = { flaky: 0, refuseAll: false }
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
-    req.on('end', () => {
-      const answer = (status: number, json: unknown): void => { res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json)) }
-      if (req.method !== 'POST' || req.url !== '/v1/embeddings') return answer(404, { error: { message: 'not found', type: 'invalid_request_error' } })
-      const input = (JSON.parse(body) as { input: string[] }).input
-      if (state.refuseAll || input.some((x) => x.includes('POISON'))) return answer(400, { error: { message: 'This input cannot be embedded (test refusal)', type: 'invalid_request_error', param: 'input' } })
-      if (input.some((x) => x.includes('FLAKY')) && state.flaky > 0) {
-        state.flaky--
-        return answer(503, { error: { message: 'overloaded', type: 'server_error' } })
-      }
-      answer(200, { object: 'list', model: 'stub-embed', data: input.map((x, index) => ({ object: 'embedding', index, embedding: wordVector(x, DIMENSIONS) })), usage: { prompt_tokens: 1, total_tokens: 1 } })
-    })
+  const url = await embeddingsStub(t, ({ input }) => {
+    if (state.refuseAll || input.some((x) => x.includes('POISON'))) return { status: 400, json: { error: { message: 'This input cannot be embedded (test refusal)', type: 'invalid_request_error', param: 'input' } } }
+    if (input.some((x) => x.includes('FLAKY')) && state.flaky > 0) {
+      state.flaky--
+      return { status: 503, json: { error: { message: 'overloaded', type: 'server_error' } } }
+    }
+    return embedded('stub-embed', input, DIMENSIONS)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, state }
+  return { url, state }
 }
 
 test('a message the embedding backend refuses is set aside; the ones after it are indexed', async (t) => {
   const { nats, chroma } = await backends(t)
   const backend = await embeddingsBackend(t)
-  const nc = await connect({ servers: nats.url })
-  t.teardown(() => nc.close())
-  const jsm = await jetstreamManager(nc)
-  await ensureStream(jsm, { name: THREADS_STREAM, subjects: [subjects.allThreadEvents] })
-  const js = jetstream(nc)
+  const { js, jsm } = await threadLog(t, nats.url)
   const app = await build(t, {
     NATS_URL: nats.url, CHROMA_URL: chroma.url, OPENAI_BASE_URL: backend.url, OPENAI_API_KEY: 'stub', MODEL_BACKEND: 'openai-compatible',
     EMBEDDING_MODEL: 'stub-embed', MEMORY_COLLECTION: 'refusals-test', HEALTH_TIMEOUT_MS: '1000'
