@@ -17,7 +17,7 @@ export {
 export { BaseConfig, ConfigError, loadConfig, trustProxy, type ServiceConfig } from './config.js'
 export { createError, errorResponse, installErrorHandling, type ServiceError } from './errors.js'
 export { healthPlugin, type HealthCheck, type HealthRegistry } from './health.js'
-export { readModelsFile } from './models-file.js'
+export { embeddingModelOf, modelBackends, readModelsFile, type ConfiguredBackend, type ModelSettings } from './models-file.js'
 export { openapiPlugin, type OpenApiOptions } from './openapi.js'
 export {
   REQUEST_ID_HEADER,

@@ -1,4 +1,4 @@
-import { readModelsFile } from '@skein/kit'
+import { embeddingModelOf, modelBackends, readModelsFile, type ConfiguredBackend } from '@skein/kit'
 import type { MemorySettings } from '../config.js'
 import { EmbeddingUnavailableError } from '../errors.js'
 
@@ -35,21 +35,9 @@ const trimmed = (url: string): string => url.replace(/\/+$/, '')
 /** Reads the models file (throwing, with the file and the field named, when it is bad) and routes the embedding model. */
 export function embeddingRoute (c: MemorySettings, env: Record<string, string | undefined> = process.env): EmbeddingRoute {
   const file = c.MODELS_CONFIG ? readModelsFile(c.MODELS_CONFIG) : undefined
-  const backends = (file?.backends ?? []).map((b) => {
-    const apiKey = b.apiKey ?? (b.apiKeyEnv ? env[b.apiKeyEnv] : undefined)
-    return { name: b.name, baseURL: trimmed(b.baseURL ?? OPENAI_API), ...(apiKey ? { apiKey } : {}), models: b.models.includes('*') ? '*' as const : b.models }
-  })
-  if (c.OPENAI_BASE_URL || c.OPENAI_API_KEY) {
-    const first = backends[0]
-    if (first) {
-      if (c.OPENAI_BASE_URL) first.baseURL = trimmed(c.OPENAI_BASE_URL)
-      if (c.OPENAI_API_KEY) first.apiKey = c.OPENAI_API_KEY
-    } else {
-      backends.push({ name: 'default', baseURL: trimmed(c.OPENAI_BASE_URL ?? OPENAI_API), ...(c.OPENAI_API_KEY ? { apiKey: c.OPENAI_API_KEY } : {}), models: '*' })
-    }
-  }
-  const model = c.EMBEDDING_MODEL ?? file?.embeddingModel ?? (c.MODEL_BACKEND === 'simulator' ? 'skein-sim-embed' : 'text-embedding-3-small')
-  const strip = ({ models: _models, ...b }: (typeof backends)[number]): EmbeddingBackend => b
+  const model = embeddingModelOf(file, c)
+  const backends = modelBackends(file, c, env)
+  const strip = ({ name, baseURL, apiKey }: ConfiguredBackend): EmbeddingBackend => ({ name, baseURL: trimmed(baseURL ?? OPENAI_API), ...(apiKey ? { apiKey } : {}) })
   const named = backends.find((b) => b.models !== '*' && b.models.includes(model))
   return {
     model,

@@ -1,4 +1,4 @@
-import { readModelsFile } from '@skein/kit'
+import { embeddingModelOf, modelBackends, readModelsFile } from '@skein/kit'
 import type { ModelTimeouts } from '@skein/schemas'
 import type { OpenAIServiceConfig } from '../config.js'
 
@@ -31,39 +31,16 @@ export function resolveModels (config: OpenAIServiceConfig, env: Record<string, 
     firstTokenMs: config.MODEL_FIRST_TOKEN_TIMEOUT_MS,
     idleMs: config.MODEL_IDLE_TIMEOUT_MS
   }
-  const backends: ResolvedBackend[] = (file?.backends ?? []).map((b) => {
-    const apiKey = b.apiKey ?? (b.apiKeyEnv ? env[b.apiKeyEnv] : undefined)
-    return {
-      name: b.name,
-      ...(b.baseURL ? { baseURL: b.baseURL } : {}),
-      ...(apiKey ? { apiKey } : {}),
-      models: b.models.includes('*') ? '*' : b.models,
-      timeouts: { ...timeouts, ...b.timeouts },
-      maxRetries: b.maxRetries ?? config.MODEL_MAX_RETRIES
-    }
-  })
-  if (config.OPENAI_BASE_URL || config.OPENAI_API_KEY) {
-    const first = backends[0]
-    if (first) {
-      if (config.OPENAI_BASE_URL) first.baseURL = config.OPENAI_BASE_URL
-      if (config.OPENAI_API_KEY) first.apiKey = config.OPENAI_API_KEY
-    } else {
-      backends.push({
-        name: 'default',
-        ...(config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {}),
-        ...(config.OPENAI_API_KEY ? { apiKey: config.OPENAI_API_KEY } : {}),
-        models: '*',
-        timeouts,
-        maxRetries: config.MODEL_MAX_RETRIES
-      })
-    }
-  }
+  const backends: ResolvedBackend[] = modelBackends(file, config, env).map(({ entry, ...b }) => ({
+    ...b,
+    timeouts: { ...timeouts, ...entry?.timeouts },
+    maxRetries: entry?.maxRetries ?? config.MODEL_MAX_RETRIES
+  }))
   const fallbackModel = config.FALLBACK_MODEL ?? file?.fallbackModel
-  const simulated = config.MODEL_BACKEND === 'simulator'
   return {
-    defaultModel: config.SKEIN_MODEL ?? file?.defaultModel ?? (simulated ? 'skein-sim-1' : 'gpt-4o-mini'),
+    defaultModel: config.SKEIN_MODEL ?? file?.defaultModel ?? (config.MODEL_BACKEND === 'simulator' ? 'skein-sim-1' : 'gpt-4o-mini'),
     ...(fallbackModel ? { fallbackModel } : {}),
-    embeddingModel: config.EMBEDDING_MODEL ?? file?.embeddingModel ?? (simulated ? 'skein-sim-embed' : 'text-embedding-3-small'),
+    embeddingModel: embeddingModelOf(file, config),
     backends
   }
 }
