@@ -26,9 +26,9 @@ export interface RequestOptions {
   /**
    * Whether sending the request twice does what sending it once does, so that it may be sent again after a
    * connection error, a timeout, a 408 or a 5xx, when it may have been carried out already. Default: true for
-   * GET, HEAD, PUT, DELETE and OPTIONS, false otherwise: a POST is not repeated (a task started twice, documents
-   * added twice) unless the call says it is safe (a search, an upsert by id). A 429 is retried either way: the
-   * server did nothing.
+   * GET, HEAD, PUT, DELETE and OPTIONS, false otherwise: a POST is not repeated (a task started twice, an image
+   * made twice) unless the call says it is safe (a search, an upsert of documents). A 429 is retried either way:
+   * the server did nothing.
    */
   idempotent?: boolean
 }

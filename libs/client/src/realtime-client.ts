@@ -338,7 +338,6 @@ export class RealtimeClient {
         this.onJoinError(join.room, id, data)
       } else {
         // Joined and caught up (room_joined resolved the waiters already): the backoff starts over.
-        this.rejoinAttempts.delete(join.room)
         this.cancelRejoin(join.room)
       }
       return true
@@ -382,12 +381,7 @@ export class RealtimeClient {
   /** A join refused for good: the room is no longer followed; the app hears of it from its join(), or an `error` event. */
   private joinRefused (room: string, err: RealtimeError): void {
     const followed = this.cursors.has(room)
-    this.cursors.untrack(room)
-    this.cancelRejoin(room)
-    this.rejoinAttempts.delete(room)
-    const waiters = this.joining.get(room) ?? []
-    this.joining.delete(room)
-    for (const j of waiters) j.reject(err)
+    const waiters = this.unfollow(room, err)
     if (followed && !waiters.some((j) => j.app)) {
       const data: ErrorEventData = { code: err.code, message: err.message, room }
       this.emit('error', data)
@@ -408,10 +402,22 @@ export class RealtimeClient {
     }, delay))
   }
 
+  /** Cancels a planned rejoin of the room; its backoff starts over. */
   private cancelRejoin (room: string): void {
     const timer = this.rejoinTimers.get(room)
     if (timer) clearTimeout(timer)
     this.rejoinTimers.delete(room)
+    this.rejoinAttempts.delete(room)
+  }
+
+  /** Stops following a room: no rejoin after a reconnection, none planned; its waiting joins fail with `err` (returned). */
+  private unfollow (room: string, err: Error): Joining[] {
+    this.cursors.untrack(room)
+    this.cancelRejoin(room)
+    const waiters = this.joining.get(room) ?? []
+    this.joining.delete(room)
+    for (const j of waiters) j.reject(err)
+    return waiters
   }
 
   /** Forgets the joins in flight and the rejoins planned on the current socket (closing, or closed). */
@@ -529,11 +535,7 @@ export class RealtimeClient {
 
   /** Leaves a room: no more events from it, and it is not rejoined after a reconnection (nor retried). */
   async leave (room: string): Promise<void> {
-    this.cursors.untrack(room)
-    this.cancelRejoin(room)
-    this.rejoinAttempts.delete(room)
-    for (const j of this.joining.get(room) ?? []) j.reject(new SkeinError(`left room ${room} before it was joined`))
-    this.joining.delete(room)
+    this.unfollow(room, new SkeinError(`left room ${room} before it was joined`))
     if (this.synced) await this.request('leave_room', { room })
   }
 }

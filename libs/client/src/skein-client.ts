@@ -32,7 +32,7 @@ export interface SkeinClientOptions {
   timeout?: number
   /**
    * HTTP retries (default 2): on 429 for every call; on connection errors, timeouts, 408 and 5xx only for the
-   * calls that may safely be made twice (reads, deletes, searches, cancel, sign-in, documents all given ids),
+   * calls that may safely be made twice (reads, deletes, searches, cancel, sign-in, document upserts),
    * never for one that would do its work twice (a task, a collection, an image or speech made again).
    */
   maxRetries?: number
