@@ -43,11 +43,17 @@ export function canAccess (r: ThreadRecord, user: string): boolean {
   return r.private !== true || user === SYSTEM_USER || r.owner === user || (r.members ?? []).includes(user)
 }
 
+/** Who may read a thread: its owner and members when it is private; null when everyone may. */
+export const readersOf = (r: ThreadRecord): Set<string> | null => (r.private ? new Set([r.owner, ...(r.members ?? [])]) : null)
+
 /**
  * The fields a thread inherits from its parent: a task in a private room is private to the same people, the
  * room's owner among them (a member of the new thread, whoever owns it).
  */
-const accessOf = (r: ThreadRecord): Pick<ThreadRecord, 'private' | 'members'> => (r.private ? { private: true, members: [...new Set([r.owner, ...(r.members ?? [])])] } : {})
+const accessOf = (r: ThreadRecord): Pick<ThreadRecord, 'private' | 'members'> => {
+  const readers = readersOf(r)
+  return readers ? { private: true, members: [...readers] } : {}
+}
 /**
  * Marks the lifecycle events of a private thread, so that the funnel shows them in the private room at the
  * root of its tree instead of the main room.

@@ -1,10 +1,8 @@
 import type { MemorySearchRequest, ThreadRecord } from '@skein/schemas'
+import { readersOf } from './engine.js'
 
 /** How many memory hits the search_memory tool quotes. */
 export const MEMORY_SEARCH_K = 5
-
-/** Who may read a thread: its owner and members when it is private; null when everyone may. */
-const readersOf = (r: ThreadRecord): Set<string> | null => (r.private ? new Set([r.owner, ...(r.members ?? [])]) : null)
 
 /**
  * The memory search a thread's search_memory call makes: it searches with the visibility of the places its
