@@ -28,6 +28,8 @@ const PENDING_LIMIT = 10_000
 const PRESENCE_BATCH_MS = 250
 /** How often sockets are checked for an expired token (they are closed within this of the expiry). */
 const TOKEN_SWEEP_MS = 1_000
+/** Why a message's publish is not tried again: the feed showed it stored (a reason of our own, so abort() builds no DOMException). */
+const SHOWN_BY_FEED = 'the room\'s feed showed the message stored'
 /** A presence frame lists this many members at most; `memberCount` says how many there are. */
 const LISTED_MEMBERS = 100
 
@@ -307,7 +309,7 @@ export class RealtimeHub {
     const data = { id, thread: room, role: 'user', author: s.user, text, ts, session: s.id, ...(clientId ? { clientId } : {}) }
     const payload: ThreadEventPayload = { type: 'message', thread: room, ts, data }
     const seen = new AbortController()
-    const shown = new Promise<number>((resolve) => s.posting.set(id, (seq) => { seen.abort(); resolve(seq) }))
+    const shown = new Promise<number>((resolve) => s.posting.set(id, (seq) => { seen.abort(SHOWN_BY_FEED); resolve(seq) }))
     const published = publishOnce(this.js, subjects.threadEvent(room, 'message'), JSON.stringify(payload), { msgID: `message:${id}`, headers: busHeaders(s.requestId), ms: this.opts.requestTimeoutMs, signal: seen.signal })
     try {
       return { room, seq: await Promise.race([published.then((ack) => ack.seq), shown]), id }
