@@ -55,6 +55,35 @@ export class Samples {
 }
 
 /**
+ * Per message, the latency of its first and of its last delivery: the first is the server's own path from the
+ * sender to the room, last − first (the spread) is its fan-out to the room plus the clients' reading.
+ */
+export class MessageSpans {
+  private readonly first: Float64Array
+  private readonly last: Float64Array
+
+  constructor (messages: number) {
+    this.first = new Float64Array(messages).fill(Infinity)
+    this.last = new Float64Array(messages).fill(-Infinity)
+  }
+
+  add (index: number, latency: number): void {
+    if (index < 0 || index >= this.first.length) return
+    if (latency < this.first[index]!) this.first[index] = latency
+    if (latency > this.last[index]!) this.last[index] = latency
+  }
+
+  /** Adds each delivered message's first latency to `first` and its spread to `spread`. */
+  addTo (first: Samples, spread: Samples): void {
+    for (let i = 0; i < this.first.length; i++) {
+      if (this.first[i] === Infinity) continue
+      first.add(this.first[i]!)
+      spread.add(this.last[i]! - this.first[i]!)
+    }
+  }
+}
+
+/**
  * The message indices one receiver (or the sender, for acks) has seen: a growable bitmap, so a flood of
  * hundreds of thousands of messages to a hundred receivers stays a few megabytes.
  */

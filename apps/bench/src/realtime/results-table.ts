@@ -99,6 +99,7 @@ export function renderSection (r: RealtimeResults, machineLine: string): string 
   const rounds = targets.filter((t) => t.w1).map((t) => `${t.name} ${t.w1!.roundsP99.map(ms).join(' / ')} ms`)
   const loads = targets.filter((t) => t.load !== undefined).map((t) => `${t.name} ${t.load!.toFixed(1)}`)
   const acks = targets.filter((t) => t.w1).map((t) => `${t.name} ${ms(t.w1!.ack.p50)} / ${ms(t.w1!.ack.p99)} ms`)
+  const spans = targets.filter((t) => t.w1).map((t) => `${t.name} ${ms(t.w1!.first.p50)} / ${ms(t.w1!.first.p99)} then ${ms(t.w1!.spread.p50)} / ${ms(t.w1!.spread.p99)} ms`)
   const w3 = targets.filter((t) => t.w3?.beforeKib !== undefined && t.w3.afterKib !== undefined).map((t) => `${t.name} ${int(t.w3!.beforeKib!)} → ${int(t.w3!.afterKib!)} KiB`)
   return `## Realtime: room broadcast latency, flood throughput and memory per connection
 
@@ -134,6 +135,8 @@ ${v.map((x) => `| ${x.goal} | ${x.measured} | ${mark(x.pass)} |`).join('\n')}
 ${failures.length ? `${failures.join('\n')}\n\n` : ''}Where the time goes: CPU during the W2 flood, in % of one core — ${cpu.length ? cpu.join('; ') : 'not measured'}.
 W1 p99 of each round, in the order run: ${rounds.length ? rounds.join(', ') : 'not measured'}.
 W1's sender, send → ack p50 / p99 (the server stored and sequenced the message): ${acks.length ? acks.join(', ') : 'not measured'}.
+W1 per message, its first delivery p50 / p99 (the server's own path from the sender to the room), then the spread to its last
+delivery p50 / p99 (the fan-out to ${W1.receivers} sockets and the clients' reading): ${spans.length ? spans.join(', ') : 'not measured'}.
 The bench process's own event-loop delay p99 during W1 (what the client side can add to a latency): ${loop.length ? loop.join(', ') : 'not measured'}.
 W3 RSS before → after: ${w3.length ? w3.join(', ') : 'not measured'}.
 The machine's highest 1-minute load average while each server was measured, on ${availableParallelism()} cores (the bench's own

@@ -2,7 +2,7 @@
 // bench process; its CPU use is measured next to the server's so a reader can tell which one was the limit.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Samples, SeenSet, nowMs, readStamp, stampText, type LatencySummary } from './latency.js'
+import { MessageSpans, Samples, SeenSet, nowMs, readStamp, stampText, type LatencySummary } from './latency.js'
 import { cpuSeconds, rssKib } from './proc-stats.js'
 import type { Connect, RoomClient } from './room-client.js'
 
@@ -15,6 +15,10 @@ export interface W1Result {
   latency: LatencySummary
   /** The sender's time from sending a message to its ack (the server stored and sequenced it). */
   ack: LatencySummary
+  /** Per message, its first delivery's latency: the server's own path from the sender to the room. */
+  first: LatencySummary
+  /** Per message, its last delivery's latency minus its first: the fan-out to the room and the clients' reading. */
+  spread: LatencySummary
   expected: number
   loss: number
   duplicates: number
@@ -29,6 +33,8 @@ export interface W1Result {
 export class W1Pool {
   readonly latency = new Samples()
   readonly ack = new Samples()
+  readonly first = new Samples()
+  readonly spread = new Samples()
   readonly roundsP99: number[] = []
   expected = 0
   loss = 0
@@ -40,6 +46,8 @@ export class W1Pool {
     return {
       latency: this.latency.summary(),
       ack: this.ack.summary(),
+      first: this.first.summary(),
+      spread: this.spread.summary(),
       expected: this.expected,
       loss: this.loss,
       duplicates: this.duplicates,
@@ -194,6 +202,7 @@ export async function idleConnections (connect: Connect, room: string, sender: R
  */
 export async function roomLatency (room: string, sender: RoomClient, receivers: RoomClient[], pool = new W1Pool()): Promise<W1Result> {
   const samples = new Samples()
+  const spans = new MessageSpans(W1.messages)
   const seen = receivers.map(() => new SeenSet())
   let warm = 0
   receivers.forEach((r, k) => {
@@ -204,6 +213,7 @@ export async function roomLatency (room: string, sender: RoomClient, receivers: 
       if (stamp?.tag === 'm') {
         samples.add(at - stamp.sentAtMs)
         pool.latency.add(at - stamp.sentAtMs)
+        spans.add(stamp.index, at - stamp.sentAtMs)
         mine.add(stamp.index)
       } else if (stamp?.tag === 'w') {
         warm++
@@ -231,6 +241,7 @@ export async function roomLatency (room: string, sender: RoomClient, receivers: 
   await Promise.race([Promise.all(acks), sleep(5_000)])
   for (const r of receivers) r.onMessage = undefined
   pool.roundsP99.push(samples.summary().p99)
+  spans.addTo(pool.first, pool.spread)
   pool.expected += expected
   pool.loss += expected - received()
   pool.duplicates += seen.reduce((n, s) => n + s.duplicates, 0)

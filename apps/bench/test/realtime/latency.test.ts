@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { percentile } from '../../src/report.js'
-import { Samples, SeenSet, readStamp, stampText, summarize } from '../../src/realtime/latency.js'
+import { MessageSpans, Samples, SeenSet, readStamp, stampText, summarize } from '../../src/realtime/latency.js'
 
 test('a stamped text reads back its phase, index and send time to the microsecond', async (t) => {
   const text = stampText('m', 1999, 1732312345678.1234)
@@ -27,6 +27,16 @@ test('samples grow past their first buffer and keep every value', async (t) => {
   const s = new Samples()
   for (let i = 1; i <= 5000; i++) s.add(i)
   t.same(s.summary(), { count: 5000, p50: 2500, p99: 4950, max: 5000 })
+})
+
+test('per message, the first delivery and the spread to the last; undelivered messages are left out', async (t) => {
+  const spans = new MessageSpans(3)
+  for (const [index, latency] of [[0, 2], [0, 0.5], [0, 3.5], [2, 7], [2, 6], [5, 1], [-1, 1]] as const) spans.add(index, latency)
+  const first = new Samples()
+  const spread = new Samples()
+  spans.addTo(first, spread)
+  t.same(first.summary(), { count: 2, p50: 0.5, p99: 6, max: 6 })
+  t.same(spread.summary(), { count: 2, p50: 1, p99: 3, max: 3 }, 'message 0: 3.5 − 0.5; message 2: 7 − 6')
 })
 
 test('a seen set counts distinct indices, duplicates, and what another set lacks', async (t) => {

@@ -8,7 +8,7 @@ const w2 = (deliveriesPerS: number, loss = 0): W2Result => ({
 })
 const result = (name: string, p99: number, rate: number, kib: number, loss = 0): TargetResult => ({
   name,
-  w1: { latency: { count: 200_000, p50: p99 / 3, p99, max: p99 * 2 }, ack: { count: 2000, p50: 1, p99: 2, max: 3 }, expected: 200_000, loss: 0, duplicates: 0, ackErrors: 0, clientLoopP99Ms: 1.5, roundsP99: [p99, p99 * 0.9, p99 * 1.1] },
+  w1: { latency: { count: 200_000, p50: p99 / 3, p99, max: p99 * 2 }, ack: { count: 2000, p50: 1, p99: 2, max: 3 }, first: { count: 2000, p50: 0.5, p99: 1.5, max: 4 }, spread: { count: 2000, p50: 1.75, p99: 2.25, max: 5 }, expected: 200_000, loss: 0, duplicates: 0, ackErrors: 0, clientLoopP99Ms: 1.5, roundsP99: [p99, p99 * 0.9, p99 * 1.1] },
   w2: w2(rate, loss),
   w3: { connections: 2000, beforeKib: 80_000, afterKib: 80_000 + kib * 2000, kibPerConnection: kib, connectSeconds: 2 }
 })
@@ -35,6 +35,7 @@ test('what was not measured is neither PASS nor FAIL, and the section says why',
   t.match(md, '| plain ws | 1.33 | **4.00** | 8.00 | 0 | **100,000** | 1,000 | 80.0 | 0 | **14.0** |')
   t.match(md, '| Skein funnel /ws | — | — | — | — | — | — | — | — | — |')
   t.match(md, 'W1 p99 of each round, in the order run: plain ws 4.00 / 3.60 / 4.40 ms, socket.io 9.00 / 8.10 / 9.90 ms.')
+  t.match(md, 'clients\' reading): plain ws 0.50 / 1.50 then 1.75 / 2.25 ms, socket.io 0.50 / 1.50 then 1.75 / 2.25 ms.')
   t.match(md, '| W3 ≤ 16 KiB per connection | not measured | — |')
   t.match(md, '**Skein funnel /ws not fully measured**: create_room was refused')
   t.notMatch(md, 'PASS')
