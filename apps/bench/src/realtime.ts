@@ -169,15 +169,21 @@ async function measureAlone (key: TargetKey, result: TargetResult, errors: strin
 
 const noteLoad = (result: TargetResult): void => { result.load = Math.max(result.load ?? 0, loadavg()[0]!) }
 
+/** The servers that run W3 (memory per idle connection): plain ws + JetStream holds its sockets as plain ws does. */
+const W3_KEYS: readonly TargetKey[] = ['ws', 'socketio', 'skein']
+/** The servers the issue's targets compare: a run without one of them leaves docs/benchmarks.md as it was. */
+const REQUIRED_KEYS: readonly TargetKey[] = ['ws', 'socketio', 'skein']
+
 /**
  * Room broadcast latency (W1), flood throughput (W2) and memory per idle connection (W3) for a plain ws room
- * server, a socket.io 4.8 room server and Skein's funnel /ws: W1 and W2 with all three up, W1 in rounds taking
+ * server, a socket.io 4.8 room server and Skein's funnel /ws, with plain ws + JetStream (the ws server storing
+ * every message before sending it) beside them for W1 and W2: W1 and W2 with all up, W1 in rounds taking
  * turns; W3 on each alone, fresh. Against a funnel already running: BENCH_FUNNEL_URL (and BENCH_JWT_SECRET,
- * BENCH_FUNNEL_PID). Only some servers: BENCH_REALTIME_TARGETS=ws,socketio,skein.
+ * BENCH_FUNNEL_PID). Only some servers: BENCH_REALTIME_TARGETS=ws,socketio,wsjs,skein.
  */
 export async function realtime (): Promise<void> {
-  const only = (process.env.BENCH_REALTIME_TARGETS ?? 'ws,socketio,skein').split(',').map((s) => s.trim())
-  const keys = (['ws', 'socketio', 'skein'] as TargetKey[]).filter((k) => only.includes(k))
+  const only = (process.env.BENCH_REALTIME_TARGETS ?? 'ws,socketio,wsjs,skein').split(',').map((s) => s.trim())
+  const keys = (['ws', 'socketio', 'wsjs', 'skein'] as TargetKey[]).filter((k) => only.includes(k))
   const results: RealtimeResults = {}
   const errors = new Map<TargetKey, string[]>()
   for (const key of keys) {
@@ -186,10 +192,10 @@ export async function realtime (): Promise<void> {
   }
   if (loadavg()[0]! > availableParallelism()) progress(`realtime: the machine is busy (load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores): expect noisy numbers`)
   await measureRooms(keys, results, errors)
-  for (const key of keys) await measureAlone(key, results[key]!, errors.get(key)!)
+  for (const key of keys) if (W3_KEYS.includes(key)) await measureAlone(key, results[key]!, errors.get(key)!)
   for (const key of keys) if (errors.get(key)!.length) results[key]!.error = errors.get(key)!.join('; ')
   const section = renderSection(results, machine())
-  if (['ws', 'socketio', 'skein'].every((k) => only.includes(k))) {
+  if (REQUIRED_KEYS.every((k) => only.includes(k))) {
     writeSection('realtime', section)
   } else {
     // A partial run (BENCH_REALTIME_TARGETS) leaves docs/benchmarks.md as it was: the ratios need all three.

@@ -85,6 +85,9 @@ export function answerControl (req: IncomingMessage, res: ServerResponse): boole
   return false
 }
 
+/** The JetStream stream "plain ws + JetStream" stores every message in (subjects `<stream>.<room>`). */
+export const STORE_STREAM = 'BENCH_ROOMS'
+
 export function serverConfig (): { port: number, host: string, secret: string } {
   const secret = process.env.JWT_SECRET
   if (!secret) throw new Error('JWT_SECRET is required')

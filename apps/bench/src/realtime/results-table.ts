@@ -15,7 +15,7 @@ export interface TargetResult {
   load?: number
 }
 
-export interface RealtimeResults { ws?: TargetResult, socketio?: TargetResult, skein?: TargetResult }
+export interface RealtimeResults { ws?: TargetResult, socketio?: TargetResult, wsjs?: TargetResult, skein?: TargetResult }
 
 export interface Verdict {
   goal: string
@@ -70,6 +70,18 @@ export function verdicts (r: RealtimeResults): Verdict[] {
   return out
 }
 
+/**
+ * Skein against plain ws + JetStream, which stores every message as Skein does and does nothing else: what
+ * storing first costs by itself, beside the issue's targets (not one of them). Undefined when either is missing.
+ */
+export function againstStored (r: RealtimeResults): string | undefined {
+  const sk = r.skein
+  const st = r.wsjs
+  if (!sk?.w1 || !st?.w1) return undefined
+  const w2 = sk.w2 && st.w2 ? `; W2 ${int(sk.w2.deliveriesPerS)}/s vs ${int(st.w2.deliveriesPerS)}/s = ${ratio(sk.w2.deliveriesPerS / st.w2.deliveriesPerS)}` : ''
+  return `Skein against ${st.name} (the same plain ws server storing each message in JetStream, every write synced, and sending it once stored): W1 p99 ${ms(sk.w1.latency.p99)} ms vs ${ms(st.w1.latency.p99)} ms = ${ratio(sk.w1.latency.p99 / st.w1.latency.p99)}${w2}.`
+}
+
 function row (t: TargetResult): string {
   const w1 = t.w1
   const w2 = t.w2
@@ -90,7 +102,8 @@ function cpuNote (t: TargetResult): string | undefined {
 }
 
 export function renderSection (r: RealtimeResults, machineLine: string): string {
-  const targets = [r.ws, r.socketio, r.skein].filter((t): t is TargetResult => t !== undefined)
+  const targets = [r.ws, r.socketio, r.wsjs, r.skein].filter((t): t is TargetResult => t !== undefined)
+  const stored = againstStored(r)
   const v = verdicts(r)
   const mark = (p: boolean | undefined): string => p === undefined ? '—' : p ? '**PASS**' : '**FAIL**'
   const failures = targets.filter((t) => t.error).map((t) => `- **${t.name} not fully measured**: ${t.error}`)
@@ -107,7 +120,10 @@ ${machineLine}. The same room workload, in one run, against three servers speaki
 (\`status\`, \`create_room\`, \`join_room\` → ack + \`room_joined\`, \`message\` → ack to the sender +
 \`new_message\` to every other member, a JWT per connection): a plain \`ws\` room server and a socket.io 4.8
 room server written in the bench (\`apps/bench/src/realtime/\`, each its own process), and Skein's real funnel
-\`/ws\` (with NATS, the model simulator and the openai-service behind it). The three servers run side by side
+\`/ws\` (with NATS, the model simulator and the openai-service behind it). Beside them for W1 and W2 only, plain
+ws + JetStream: the same plain ws server storing each message in a JetStream stream on a nats-server of its own
+(every write synced, as Skein's) and sending it once stored, with the stream's seq. It is not one of the
+issue's baselines; it shows what storing first costs by itself. The servers run side by side
 for W1 and W2: W1 runs in ${W1.rounds} rounds, the servers taking turns (in another order each round), so that a noisy
 spell of the machine falls on all of them alike; then each server's W2 in the same room. For W3 each server starts
 again, fresh and alone. All clients run in the bench process over loopback; socket.io clients use the websocket
@@ -131,7 +147,7 @@ Skein's targets (issue 5):
 | target | measured | result |
 | --- | --- | --- |
 ${v.map((x) => `| ${x.goal} | ${x.measured} | ${mark(x.pass)} |`).join('\n')}
-
+${stored ? `\n${stored}\n` : ''}
 ${failures.length ? `${failures.join('\n')}\n\n` : ''}Where the time goes: CPU during the W2 flood, in % of one core — ${cpu.length ? cpu.join('; ') : 'not measured'}.
 W1 p99 of each round, in the order run: ${rounds.length ? rounds.join(', ') : 'not measured'}.
 W1's sender, send → ack p50 / p99 (the server stored and sequenced the message): ${acks.length ? acks.join(', ') : 'not measured'}.

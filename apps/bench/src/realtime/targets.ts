@@ -10,8 +10,8 @@ import { ManagedProcess, NatsServer, freePort, httpAnswers, repoRoot, startServi
 import { jsonConnector, socketIoConnector, type Connect } from './room-client.js'
 import { listeningPid } from './proc-stats.js'
 
-export type TargetKey = 'ws' | 'socketio' | 'skein'
-export const TARGET_NAMES: Record<TargetKey, string> = { ws: 'plain ws', socketio: 'socket.io 4.8', skein: 'Skein funnel /ws' }
+export type TargetKey = 'ws' | 'socketio' | 'wsjs' | 'skein'
+export const TARGET_NAMES: Record<TargetKey, string> = { ws: 'plain ws', socketio: 'socket.io 4.8', wsjs: 'plain ws + JetStream', skein: 'Skein funnel /ws' }
 
 export interface Target {
   key: TargetKey
@@ -23,6 +23,8 @@ export interface Target {
   pid: number | undefined
   /** Forces a full garbage collection in that process, when it offers a way. */
   gc: (() => Promise<void>) | undefined
+  /** The NATS a baseline stores its messages in (plain ws + JetStream). */
+  natsUrl?: string
   /** What else runs on the server side (for the notes): name → pid. */
   helpers: Record<string, number | undefined>
   /** Where the server processes' output went. */
@@ -45,21 +47,29 @@ const tokens = (secret: string): (user: string) => string => {
   }
 }
 
-/** A baseline server (ws-room-server or socketio-room-server) in its own Node process, with --expose-gc. */
-export async function startBaseline (key: 'ws' | 'socketio'): Promise<Target> {
+/**
+ * A baseline server (ws-room-server or socketio-room-server) in its own Node process, with --expose-gc; for
+ * `wsjs`, ws-room-server storing every message in a fresh NATS of its own (every write synced, as Skein's).
+ */
+export async function startBaseline (key: 'ws' | 'socketio' | 'wsjs'): Promise<Target> {
   const port = await freePort()
-  const script = join(here, `${key === 'ws' ? 'ws-room-server' : 'socketio-room-server'}${ext}`)
+  const script = join(here, `${key === 'socketio' ? 'socketio-room-server' : 'ws-room-server'}${ext}`)
+  const nats = key === 'wsjs' ? await NatsServer.start({ dataDir: join(mkdtempSync(join(tmpdir(), 'skein-bench-wsjs-')), 'nats') }) : undefined
   const proc = new ManagedProcess({
     name: TARGET_NAMES[key],
     command: process.execPath,
     args: [...loader, '--expose-gc', script],
-    env: { PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: SECRET }
+    env: { PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: SECRET, ...(nats ? { NATS_URL: nats.url } : {}) }
   })
+  const stop = async (): Promise<void> => {
+    await proc.stop()
+    await nats?.stop()
+  }
   const url = `http://127.0.0.1:${port}`
   try {
     await waitFor(() => httpAnswers(`${url}/health`, (s) => s === 200), { what: TARGET_NAMES[key], timeoutMs: 15_000, process: proc })
   } catch (err) {
-    await proc.stop()
+    await stop()
     throw err
   }
   const token = tokens(SECRET)
@@ -67,16 +77,17 @@ export async function startBaseline (key: 'ws' | 'socketio'): Promise<Target> {
     key,
     name: TARGET_NAMES[key],
     url,
-    connect: key === 'ws' ? jsonConnector(`ws://127.0.0.1:${port}/ws`, token) : socketIoConnector(url, token),
+    connect: key === 'socketio' ? socketIoConnector(url, token) : jsonConnector(`ws://127.0.0.1:${port}/ws`, token),
     pid: proc.pid,
     gc: async () => {
       const res = await fetch(`${url}/gc`)
       if (res.status !== 200) throw new Error(`${TARGET_NAMES[key]} /gc answered ${res.status}`)
       await res.arrayBuffer()
     },
-    helpers: {},
+    ...(nats ? { natsUrl: nats.url } : {}),
+    helpers: nats ? { 'nats-server': nats.pid } : {},
     logs: undefined,
-    stop: () => proc.stop()
+    stop
   }
 }
 

@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { renderSection, verdicts, type TargetResult } from '../../src/realtime/results-table.js'
+import { againstStored, renderSection, verdicts, type TargetResult } from '../../src/realtime/results-table.js'
 import type { W2Result } from '../../src/realtime/workloads.js'
 
 const w2 = (deliveriesPerS: number, loss = 0): W2Result => ({
@@ -49,4 +49,14 @@ test('a server that cannot take all the idle connections in time fails W3 and sa
   t.equal(w3.pass, false)
   t.equal(w3.measured, 'only 1,482 of 2,000 connections joined within 60 s')
   t.match(renderSection(r, 'Node v20'), '| 0 | 1,482 of 2,000 joined in 60 s |')
+})
+
+test('Skein against plain ws + JetStream is a line of its own, beside the targets, when both were measured', async (t) => {
+  const r = { ws: result('plain ws', 4, 100_000, 14), socketio: result('socket.io', 9, 70_000, 23), wsjs: result('plain ws + JetStream', 8, 50_000, 14), skein: result('Skein', 6, 90_000, 16) }
+  t.equal(againstStored(r), 'Skein against plain ws + JetStream (the same plain ws server storing each message in JetStream, every write synced, and sending it once stored): W1 p99 6.00 ms vs 8.00 ms = 0.75×; W2 90,000/s vs 50,000/s = 1.80×.')
+  t.same(verdicts(r).map((x) => x.pass), [true, true, true, true, true], 'the targets stay against plain ws and socket.io')
+  const md = renderSection(r, 'Node v20, 2 cores')
+  t.match(md, '| plain ws + JetStream | 2.67 | **8.00** |')
+  t.match(md, 'W1 p99 6.00 ms vs 8.00 ms = 0.75×')
+  t.equal(againstStored({ ws: r.ws, skein: r.skein }), undefined)
 })

@@ -1,10 +1,13 @@
 import { test } from 'tap'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connect as connectNats } from '@nats-io/transport-node'
 import { signToken } from '@skein/kit'
+import { STORE_STREAM } from '../../src/realtime/baseline-rooms.js'
 import { rssKib } from '../../src/realtime/proc-stats.js'
 import { jsonConnector, socketIoConnector, type NewMessageData, type RoomClient } from '../../src/realtime/room-client.js'
 import { startBaseline } from '../../src/realtime/targets.js'
 
-for (const key of ['ws', 'socketio'] as const) {
+for (const key of ['ws', 'socketio', 'wsjs'] as const) {
   test(`the ${key} baseline speaks the room protocol the bench measures`, async (t) => {
     const target = await startBaseline(key)
     const clients: RoomClient[] = []
@@ -37,6 +40,13 @@ for (const key of ['ws', 'socketio'] as const) {
     t.equal(got.bob![0]!.id, ack.id, 'new_message carries the id the sender was acked with')
     t.ok(!Number.isNaN(Date.parse(got.bob![0]!.ts)), 'ts is a date')
 
+    if (key === 'wsjs') {
+      const nc = await connectNats({ servers: target.natsUrl! })
+      t.teardown(() => nc.close())
+      const stored = await (await jetstreamManager(nc)).streams.info(STORE_STREAM)
+      t.equal(stored.state.messages, 2, 'each message was stored in JetStream; its seq is the stream\'s')
+    } else t.equal(target.natsUrl, undefined)
+
     await t.rejects(alice.send('other-room', 'x'), /BENCH_NOT_MEMBER/, 'only members may post')
     await t.rejects(alice.send('bench-room', ''), /BENCH_VALIDATION/)
     t.equal(alice.closedBy, undefined)
@@ -46,6 +56,7 @@ for (const key of ['ws', 'socketio'] as const) {
     t.ok(rssKib(target.pid!) > 0 && before > 0, 'the server exposes a GC and its RSS is readable')
   })
 
+  if (key === 'wsjs') continue // the ws baseline's handshake, tested above as ws
   test(`the ${key} baseline refuses a connection without a valid token`, async (t) => {
     const target = await startBaseline(key)
     t.teardown(() => target.stop())
