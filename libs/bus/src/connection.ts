@@ -40,8 +40,8 @@ export async function connectBus (opts: BusOptions): Promise<NatsConnection> {
         pingInterval: 10_000,
         maxPingOut: 3,
         // Without this every request, JetStream publishes included, builds two Errors up front (RequestError,
-        // TimeoutError) to carry the caller's stack should it fail: in the funnel that was the costliest thing
-        // it did per message after writing to sockets, and most of its garbage (docs/benchmarks.md, realtime).
+        // TimeoutError) to carry the caller's stack should it fail: in a CPU profile of the funnel under load
+        // that was its costliest work per message after writing to sockets (docs/benchmarks.md, realtime).
         // Failures keep their message and cause; our own errors say where they came from.
         noAsyncTraces: true
       })
