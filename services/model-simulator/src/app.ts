@@ -10,7 +10,7 @@ import models from './routes/models.js'
 const app: FastifyPluginAsync = async (fastify) => {
   // One fault injector for the process: SIM_FAULT is checked here, so a bad value stops the boot.
   const faults = new FaultInjector(fastify.config.SIM_FAULT)
-  fastify.addHook('preClose', async () => faults.releaseHung())
+  fastify.addHook('preClose', async () => faults.releaseHeld())
 
   await fastify.register(models)
   await fastify.register(chatCompletions, { faults })

@@ -21,7 +21,8 @@ const PASS: FaultOutcome = { answered: false, cutAfter: undefined }
 export class FaultInjector {
   private readonly processFault: Fault | undefined
   private readonly counter = new FaultCounter()
-  private readonly hung = new Set<Socket>()
+  /** Sockets of requests a fault is holding (a hang, or a latency wait): closed when the server stops. */
+  private readonly held = new Set<Socket>()
 
   /** Throws a FaultSyntaxError when SIM_FAULT does not follow the grammar, so a bad setting fails at boot. */
   constructor (processFault: string) {
@@ -56,8 +57,8 @@ export class FaultInjector {
     if (fault.hang) {
       reply.hijack()
       const socket = request.raw.socket
-      this.hung.add(socket)
-      socket.once('close', () => this.hung.delete(socket))
+      this.held.add(socket)
+      socket.once('close', () => this.held.delete(socket))
       return { answered: true }
     }
     if (fault.status !== undefined) {
@@ -68,17 +69,22 @@ export class FaultInjector {
     return { answered: false, cutAfter: target.stream ? fault.cutAfter : undefined }
   }
 
-  /** Closes the sockets of hung requests, so that the server can stop. */
-  releaseHung (): void {
-    for (const socket of this.hung) socket.destroy()
-    this.hung.clear()
+  /**
+   * Closes the sockets of requests a fault is holding, so that the server can stop: a hung request would keep
+   * it waiting for ever, and one in a latency wait would be answered after it and keep its connection open.
+   */
+  releaseHeld (): void {
+    for (const socket of this.held) socket.destroy()
+    this.held.clear()
   }
 
   /** Waits `ms`, or less if the client goes away first; true when it went away. */
   private wait (reply: FastifyReply, ms: number): Promise<boolean> {
+    const socket = reply.request.raw.socket
+    this.held.add(socket)
     return new Promise((resolve) => {
-      const onClose = (): void => { clearTimeout(timer); resolve(true) }
-      const timer = setTimeout(() => { reply.raw.off('close', onClose); resolve(false) }, ms)
+      const onClose = (): void => { clearTimeout(timer); this.held.delete(socket); resolve(true) }
+      const timer = setTimeout(() => { reply.raw.off('close', onClose); this.held.delete(socket); resolve(false) }, ms)
       reply.raw.once('close', onClose)
     })
   }

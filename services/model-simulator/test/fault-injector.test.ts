@@ -78,6 +78,22 @@ test('a hung request keeps its socket open until the server closes, which releas
   t.match(await outcome, /^socket closed/)
 })
 
+test('a request held by latency=N is released when the server closes, not answered after the wait', async (t) => {
+  const { app, url } = await build(t)
+  const { port } = new URL(url)
+  const outcome = new Promise<string>((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/embeddings', method: 'POST', headers: { 'content-type': 'application/json', 'x-sim-fault': 'latency=5000' } })
+    req.on('response', (res) => resolve(`answered ${res.statusCode}`))
+    req.on('error', (e) => resolve(`socket closed: ${e.message}`))
+    req.end(JSON.stringify({ model: 'skein-sim-embed', input: 'x' }))
+  })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const closing = Date.now()
+  await app.close()
+  t.ok(Date.now() - closing < 1000, `the server closes promptly (${Date.now() - closing} ms)`)
+  t.match(await outcome, /^socket closed/)
+})
+
 test('cut-after=N sends N tokens and then drops the connection: no finish, no [DONE]', async (t) => {
   const { url } = await build(t)
   const stream = await sdk(url).chat.completions.create({ ...CHAT, stream: true }, withFault('cut-after=3'))
