@@ -52,7 +52,8 @@ test('a message the embedding backend refuses is set aside; the ones after it ar
     }, 15_000)
     t.notOk(ids.includes('m-poison'), 'the refused message is not indexed')
     t.equal(await app.memory.index.count(), 1, 'nothing indexed twice, nothing refused indexed')
-    const health = await indexer()
+    // Searchable as soon as Chroma has it; the indexer counts it a moment later.
+    const health = await until('the indexer to count m-normal', async () => { const h = await indexer(); return h.details.indexed === 1 ? h : null }, 5_000)
     t.equal(health.status, 'up', 'a refused message does not make the indexer down')
     t.match(health.message, /1 set aside, refused by the embedding backend \(the last: m-poison\)/)
     t.match(health.details, { indexed: 1, setAside: 1, lastSetAside: { message: 'm-poison', reason: /HTTP 400\): This input cannot be embedded/ } })
@@ -68,7 +69,8 @@ test('a message the embedding backend refuses is set aside; the ones after it ar
     await post('m-flaky', 'FLAKY harbour pilots board ships at the breakwater')
     await until('m-flaky in memory search', async () => (await searchIds('harbour pilots board ships')).includes('m-flaky'), 15_000)
     t.equal(backend.state.flaky, 0, 'it failed, then succeeded')
-    t.match(await indexer(), { status: 'up', details: { indexed: 2, setAside: 1 } }, 'not set aside')
+    const health = await until('the indexer to count m-flaky', async () => { const h = await indexer(); return h.details.indexed === 2 ? h : null }, 5_000)
+    t.match(health, { status: 'up', details: { indexed: 2, setAside: 1 } }, 'not set aside')
   })
 
   await t.test('a backend that refuses every text is misconfigured, not fed bad messages: nothing is set aside, the message waits', async (t) => {
