@@ -2,21 +2,15 @@ import { test } from 'tap'
 import { signToken } from '@skein/kit'
 import { startServiceProcess, type ServiceProcess } from '@skein/stack'
 import type { ThreadEvent, ThreadMessage, ThreadRecord } from '@skein/schemas'
-import { SECRET, nats, simulator } from './helper.js'
+import { SECRET, nats, simulator, until as untilAnswered } from './helper.js'
 
 const TERMINAL = ['completed', 'failed', 'cancelled']
 const ENTRY = 'services/openai-service/dist/server.js'
 const headers = { authorization: `Bearer ${signToken(SECRET, 'alice', 3600).token}`, 'content-type': 'application/json' }
 
-async function until<V> (what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 60_000): Promise<V> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe().catch(() => null)
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
+/** The helper's until, for up to a minute, a probe that fails (an instance being killed) counting as not yet. */
+const until = async <V>(what: string, probe: () => Promise<V | undefined | null | false>, timeoutMs = 60_000): Promise<V> =>
+  await untilAnswered(what, async () => await probe().catch(() => null), timeoutMs)
 
 test('killing the openai-service during a step: another instance finishes the task, every report posted exactly once', async (t) => {
   const n = await nats(t)
